@@ -1,0 +1,1354 @@
+/* sy-server.c
+ *
+ * Copyright 2026 The Switchyard developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "sy-server"
+
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "sy-connection-info-private.h"
+#include "sy-connection-private.h"
+#include "sy-server.h"
+#include "sy-wire-guard.h"
+
+/*
+ * SyServer runs libsoup on a thread of its own, with its own GMainContext,
+ * so that a busy window never adds latency to the network and a flood of
+ * clients never freezes the window.
+ *
+ * Everything that lives on the server thread (the SoupServer, the
+ * SyConnections, the subprotocols once started) is only touched there. The
+ * thread that called sy_server_start() (the "owner", normally the GUI
+ * thread) only sees copies: a queue of events that an idle source in the
+ * owner's context drains in batches into a GListStore of SyConnectionInfo.
+ * Commands from the owner (stop, close a connection) travel the other way
+ * with g_main_context_invoke().
+ */
+
+#define WEB_RESOURCE_PREFIX "/io/github/switchyard/Switchyard/web"
+/* libsoup 3.2 has no name for it. */
+#define SY_STATUS_UPGRADE_REQUIRED 426
+
+#define STATS_INTERVAL_MS   250
+#define SHUTDOWN_CLOSE_MS   800
+
+/* Connection ids are keys of direct hash tables. */
+#define ID_KEY(id) GSIZE_TO_POINTER ((gsize) (id))
+
+typedef enum
+{
+  EVENT_ADD,
+  EVENT_UPDATE,
+  EVENT_REMOVE,
+} EventKind;
+
+typedef struct
+{
+  EventKind          kind;
+  guint64            id;
+  SyConnectionInfo  *info;
+  SyConnectionStats  stats;
+} Event;
+
+struct _SyServer
+{
+  GObject        parent_instance;
+
+  /* Configuration: set before start, read-only while running. */
+  char          *bind_address;
+  guint          port;
+  guint          max_connections;
+  guint64        max_message_size;
+  guint          ping_interval;
+  GPtrArray     *protocols;
+
+  /* Owner thread */
+  GMainContext  *owner_context;
+  GListStore    *connections_model;
+  GHashTable    *infos;
+  GThread       *thread;
+  gboolean       running;
+
+  /* Shared, under lock */
+  GMutex         lock;
+  GCond          cond;
+  GPtrArray     *events;
+  GError        *start_error;
+  char          *uri;
+  guint          bound_port;
+  gboolean       started;
+  gboolean       drain_scheduled;
+
+  /* Shared, atomic */
+  guint          n_open;
+
+  /* Server thread */
+  GMainContext  *context;
+  GMainLoop     *loop;
+  SoupServer    *soup;
+  GHashTable    *open;
+  guint64        next_id;
+  guint          n_upgrading;
+  gint64         started_at;
+  GSource       *stats_source;
+  GSource       *shutdown_source;
+  gboolean       stopping;
+};
+
+G_DEFINE_FINAL_TYPE (SyServer, sy_server, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_BIND_ADDRESS,
+  PROP_PORT,
+  PROP_MAX_CONNECTIONS,
+  PROP_MAX_MESSAGE_SIZE,
+  PROP_PING_INTERVAL,
+  PROP_RUNNING,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+event_free (gpointer data)
+{
+  Event *event = data;
+
+  g_clear_object (&event->info);
+  g_free (event);
+}
+
+/* Owner thread: the hand-off */
+
+static void
+sy_server_drain_events (SyServer *self)
+{
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GPtrArray) added = g_ptr_array_new ();
+
+  g_mutex_lock (&self->lock);
+  events = g_steal_pointer (&self->events);
+  self->events = g_ptr_array_new_with_free_func (event_free);
+  self->drain_scheduled = FALSE;
+  g_mutex_unlock (&self->lock);
+
+  for (guint i = 0; i < events->len; i++)
+    {
+      Event *event = g_ptr_array_index (events, i);
+
+      /* Consecutive additions become one splice, so that 500 clients
+       * connecting at once cost one items-changed. */
+      if (event->kind != EVENT_ADD && added->len > 0)
+        {
+          g_list_store_splice (self->connections_model,
+                               g_list_model_get_n_items (G_LIST_MODEL (self->connections_model)),
+                               0, added->pdata, added->len);
+          g_ptr_array_set_size (added, 0);
+        }
+
+      switch (event->kind)
+        {
+        case EVENT_ADD:
+          g_hash_table_insert (self->infos, ID_KEY (event->id), g_object_ref (event->info));
+          g_ptr_array_add (added, event->info);
+          break;
+
+        case EVENT_UPDATE:
+        case EVENT_REMOVE:
+          {
+            SyConnectionInfo *info = g_hash_table_lookup (self->infos, ID_KEY (event->id));
+            guint position;
+
+            if (info == NULL)
+              break;
+
+            _sy_connection_info_update (info, &event->stats);
+
+            if (event->kind == EVENT_REMOVE &&
+                g_list_store_find (self->connections_model, info, &position))
+              {
+                g_list_store_remove (self->connections_model, position);
+                g_hash_table_remove (self->infos, ID_KEY (event->id));
+              }
+          }
+          break;
+
+        default:
+          g_assert_not_reached ();
+        }
+    }
+
+  if (added->len > 0)
+    g_list_store_splice (self->connections_model,
+                         g_list_model_get_n_items (G_LIST_MODEL (self->connections_model)),
+                         0, added->pdata, added->len);
+}
+
+static gboolean
+drain_events_cb (gpointer data)
+{
+  sy_server_drain_events (SY_SERVER (data));
+  return G_SOURCE_REMOVE;
+}
+
+/* Any thread: queues an event for the owner. Takes @event. */
+static void
+sy_server_post (SyServer *self,
+                Event    *event)
+{
+  g_mutex_lock (&self->lock);
+  g_ptr_array_add (self->events, event);
+  if (!self->drain_scheduled)
+    {
+      g_autoptr(GSource) source = g_idle_source_new ();
+
+      self->drain_scheduled = TRUE;
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (source, drain_events_cb, g_object_ref (self), g_object_unref);
+      g_source_set_static_name (source, "[sy-server] hand-off");
+      g_source_attach (source, self->owner_context);
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+/* Server thread: connections */
+
+static void
+post_stats (SyServer     *self,
+            SyConnection *connection,
+            EventKind     kind)
+{
+  Event *event = g_new0 (Event, 1);
+
+  event->kind = kind;
+  event->id = sy_connection_get_id (connection);
+  sy_connection_poll_stats (connection, &event->stats);
+  sy_server_post (self, event);
+}
+
+static gboolean
+stats_tick_cb (gpointer data)
+{
+  SyServer *self = data;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->open);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      SyConnection *connection = value;
+      SyConnectionStats stats = { 0 };
+
+      if (sy_connection_poll_stats (connection, &stats))
+        {
+          Event *event = g_new0 (Event, 1);
+
+          event->kind = EVENT_UPDATE;
+          event->id = sy_connection_get_id (connection);
+          event->stats = stats;
+          sy_server_post (self, event);
+        }
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+maybe_finish_shutdown (SyServer *self)
+{
+  if (self->stopping && g_hash_table_size (self->open) == 0)
+    g_main_loop_quit (self->loop);
+}
+
+static gboolean
+release_cb (gpointer data)
+{
+  g_object_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_connection_closed (SyConnection *connection,
+                      SyServer     *self)
+{
+  guint64 id = sy_connection_get_id (connection);
+
+  post_stats (self, connection, EVENT_REMOVE);
+  g_signal_handlers_disconnect_by_data (connection, self);
+
+  /* Unreffed from an idle: we are inside the connection's own signal. */
+  g_hash_table_steal (self->open, ID_KEY (id));
+  g_atomic_int_add (&self->n_open, -1);
+  {
+    g_autoptr(GSource) source = g_idle_source_new ();
+
+    g_source_set_callback (source, release_cb, connection, NULL);
+    g_source_set_static_name (source, "[sy-server] release connection");
+    g_source_attach (source, self->context);
+  }
+
+  maybe_finish_shutdown (self);
+}
+
+/* Server thread: HTTP */
+
+static void
+set_text_response (SoupServerMessage *msg,
+                   guint              status,
+                   const char        *text)
+{
+  g_autofree char *body = g_strconcat (text, "\n", NULL);
+  gsize len = strlen (body);
+
+  soup_server_message_set_status (msg, status,
+                                  status == SY_STATUS_UPGRADE_REQUIRED ? "Upgrade Required" : NULL);
+  soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&body), len);
+}
+
+static char *
+describe_peer (SoupServerMessage *msg)
+{
+  const char *host = soup_server_message_get_remote_host (msg);
+  GSocketAddress *address = soup_server_message_get_remote_address (msg);
+  guint port = 0;
+
+  if (G_IS_INET_SOCKET_ADDRESS (address))
+    port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
+
+  if (host != NULL && strchr (host, ':') != NULL)
+    return g_strdup_printf ("[%s]:%u", host, port);
+
+  return g_strdup_printf ("%s:%u", host ? host : "unknown", port);
+}
+
+static const char *
+mime_type_for_path (const char *path)
+{
+  static const struct {
+    const char *suffix;
+    const char *mime_type;
+  } types[] = {
+    { ".html", "text/html; charset=utf-8" },
+    { ".css",  "text/css; charset=utf-8" },
+    { ".js",   "text/javascript; charset=utf-8" },
+    { ".mjs",  "text/javascript; charset=utf-8" },
+    { ".json", "application/json" },
+    { ".svg",  "image/svg+xml" },
+    { ".png",  "image/png" },
+    { ".ico",  "image/vnd.microsoft.icon" },
+    { ".webmanifest", "application/manifest+json" },
+    { ".txt",  "text/plain; charset=utf-8" },
+    { ".woff2", "font/woff2" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    if (g_str_has_suffix (path, types[i].suffix))
+      return types[i].mime_type;
+
+  return "application/octet-stream";
+}
+
+static void
+static_handler (SoupServer        *server,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
+{
+  const char *method = soup_server_message_get_method (msg);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  g_autofree char *resource = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
+    {
+      soup_message_headers_replace (headers, "Allow", "GET, HEAD");
+      set_text_response (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Only GET and HEAD are allowed here.");
+      return;
+    }
+
+  if (g_strcmp0 (path, "/") == 0)
+    path = "/index.html";
+
+  /* Resource paths are not file system paths, but refuse anything that
+   * tries to climb anyway. */
+  if (path[0] != '/' || strstr (path, "/..") != NULL || strstr (path, "//") != NULL)
+    {
+      set_text_response (msg, SOUP_STATUS_NOT_FOUND, "Not found.");
+      return;
+    }
+
+  resource = g_strconcat (WEB_RESOURCE_PREFIX, path, NULL);
+  bytes = g_resources_lookup_data (resource, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  if (bytes == NULL)
+    {
+      g_autofree char *text = g_strdup_printf ("Not found: %s", path);
+      set_text_response (msg, SOUP_STATUS_NOT_FOUND, text);
+      return;
+    }
+
+  soup_message_headers_replace (headers, "Cache-Control", "no-cache");
+  soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, mime_type_for_path (path), SOUP_MEMORY_COPY,
+                                    g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+static void
+status_handler (SoupServer        *server,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
+{
+  SyServer *self = user_data;
+  const char *method = soup_server_message_get_method (msg);
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *json = NULL;
+  gsize len;
+
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                           "Allow", "GET, HEAD");
+      set_text_response (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Only GET and HEAD are allowed here.");
+      return;
+    }
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "name");
+  json_builder_add_string_value (builder, PACKAGE_NAME);
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_string_value (builder, PACKAGE_VERSION);
+  json_builder_set_member_name (builder, "uptime");
+  json_builder_add_double_value (builder, (double) ((g_get_monotonic_time () - self->started_at) / 1000) / 1000.0);
+  json_builder_set_member_name (builder, "connections");
+  json_builder_add_int_value (builder, g_hash_table_size (self->open));
+  json_builder_set_member_name (builder, "max_connections");
+  json_builder_add_int_value (builder, self->max_connections);
+  json_builder_set_member_name (builder, "max_message_size");
+  json_builder_add_int_value (builder, self->max_message_size);
+  json_builder_set_member_name (builder, "subprotocols");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < self->protocols->len; i++)
+    json_builder_add_string_value (builder, sy_subprotocol_get_name (g_ptr_array_index (self->protocols, i)));
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json = json_to_string (root, FALSE);
+
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                       "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  len = strlen (json);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&json), len);
+}
+
+/* Server thread: the WebSocket endpoint */
+
+typedef struct
+{
+  SyServer      *server;
+  SySubprotocol *protocol;
+  GSocket       *socket;
+  char          *peer;
+  char          *origin;
+  SyRole         role;
+  gboolean       completed;
+} Upgrade;
+
+static void
+upgrade_free (gpointer data)
+{
+  Upgrade *upgrade = data;
+
+  /* A client that vanished between our 101 and its completion still
+   * counted against the cap until now. */
+  if (!upgrade->completed)
+    upgrade->server->n_upgrading--;
+
+  g_clear_object (&upgrade->protocol);
+  g_clear_object (&upgrade->socket);
+  g_clear_pointer (&upgrade->peer, g_free);
+  g_clear_pointer (&upgrade->origin, g_free);
+  g_free (upgrade);
+}
+
+static char *
+supported_list (SyServer *self)
+{
+  g_autoptr(GString) list = g_string_new (NULL);
+
+  for (guint i = 0; i < self->protocols->len; i++)
+    {
+      if (i > 0)
+        g_string_append (list, ", ");
+      g_string_append (list, sy_subprotocol_get_name (g_ptr_array_index (self->protocols, i)));
+    }
+
+  return g_string_free (g_steal_pointer (&list), FALSE);
+}
+
+static SySubprotocol *
+find_protocol (SyServer   *self,
+               const char *name)
+{
+  for (guint i = 0; i < self->protocols->len; i++)
+    {
+      SySubprotocol *protocol = g_ptr_array_index (self->protocols, i);
+
+      if (g_strcmp0 (sy_subprotocol_get_name (protocol), name) == 0)
+        return protocol;
+    }
+
+  return NULL;
+}
+
+static void
+refuse (SoupServerMessage *msg,
+        const char        *peer,
+        guint              status,
+        const char        *text)
+{
+  g_message ("%s: handshake refused with %u: %s", peer, status, text);
+  set_text_response (msg, status, text);
+}
+
+static void
+complete_upgrade (SoupServerMessage *msg,
+                  gpointer           user_data)
+{
+  /* Stealing the connection drops libsoup's reference to @msg, and @msg
+   * owns the Upgrade: hold it until we are done. */
+  g_autoptr(SoupServerMessage) keep = g_object_ref (msg);
+  Upgrade *upgrade = g_object_get_data (G_OBJECT (msg), "sy-upgrade");
+  SyServer *self = upgrade->server;
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(SyWireGuard) guard = NULL;
+  g_autoptr(SoupWebsocketConnection) websocket = NULL;
+  SyConnection *connection;
+  Event *event;
+  guint64 id;
+
+  upgrade->completed = TRUE;
+  self->n_upgrading--;
+
+  stream = soup_server_message_steal_connection (msg);
+  if (stream == NULL)
+    return;
+
+  guard = sy_wire_guard_new (stream, self->max_message_size);
+
+  /* No extensions: permessage-deflate in libsoup 3.2 inflates without a
+   * bound, so it stays off. */
+  websocket = soup_websocket_connection_new (G_IO_STREAM (guard),
+                                             soup_server_message_get_uri (msg),
+                                             SOUP_WEBSOCKET_CONNECTION_SERVER,
+                                             upgrade->origin,
+                                             sy_subprotocol_get_name (upgrade->protocol),
+                                             NULL);
+  /* The guard refuses larger messages before libsoup sees them; libsoup's
+   * own limit is a second fence and must never be 0 (unlimited). */
+  soup_websocket_connection_set_max_incoming_payload_size (websocket, self->max_message_size);
+  soup_websocket_connection_set_keepalive_interval (websocket, self->ping_interval);
+
+  id = ++self->next_id;
+  connection = sy_connection_new (id, websocket, guard, upgrade->socket,
+                                  upgrade->protocol, upgrade->role,
+                                  upgrade->peer, upgrade->origin);
+  g_hash_table_insert (self->open, ID_KEY (id), connection);
+  g_atomic_int_inc (&self->n_open);
+  g_signal_connect (connection, "closed", G_CALLBACK (on_connection_closed), self);
+
+  event = g_new0 (Event, 1);
+  event->kind = EVENT_ADD;
+  event->id = id;
+  event->info = _sy_connection_info_new (id, upgrade->peer, upgrade->origin,
+                                         sy_subprotocol_get_name (upgrade->protocol),
+                                         upgrade->role,
+                                         sy_connection_get_connected_since (connection));
+  sy_server_post (self, event);
+
+  sy_connection_start (connection);
+}
+
+static void
+websocket_handler (SoupServer        *server,
+                   SoupServerMessage *msg,
+                   const char        *path,
+                   GHashTable        *query,
+                   gpointer           user_data)
+{
+  SyServer *self = user_data;
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
+  const char *method = soup_server_message_get_method (msg);
+  const char *version;
+  const char *offered_header;
+  g_autofree char *peer = describe_peer (msg);
+  g_autofree char *supported = supported_list (self);
+  g_auto(GStrv) offered = NULL;
+  g_autoptr(GError) error = NULL;
+  SySubprotocol *protocol = NULL;
+  const char *chosen[2] = { NULL, NULL };
+  Upgrade *upgrade;
+
+  if (self->stopping)
+    {
+      refuse (msg, peer, SOUP_STATUS_SERVICE_UNAVAILABLE, "The server is shutting down.");
+      return;
+    }
+
+  if (method != SOUP_METHOD_GET)
+    {
+      soup_message_headers_replace (response, "Allow", "GET");
+      refuse (msg, peer, SOUP_STATUS_METHOD_NOT_ALLOWED,
+              "The WebSocket endpoint only answers GET with an upgrade to websocket.");
+      return;
+    }
+
+  if (!soup_message_headers_header_contains (request, "Upgrade", "websocket") ||
+      !soup_message_headers_header_contains (request, "Connection", "upgrade"))
+    {
+      g_autofree char *text = NULL;
+
+      text = g_strdup_printf ("This is Switchyard's WebSocket endpoint: connect with a WebSocket "
+                              "client (Upgrade: websocket) offering one of these subprotocols: %s",
+                              supported);
+      soup_message_headers_replace (response, "Upgrade", "websocket");
+      soup_message_headers_replace (response, "Connection", "Upgrade");
+      soup_message_headers_replace (response, "Sec-WebSocket-Version", "13");
+      refuse (msg, peer, SY_STATUS_UPGRADE_REQUIRED, text);
+      return;
+    }
+
+  version = soup_message_headers_get_one (request, "Sec-WebSocket-Version");
+  if (g_strcmp0 (version, "13") != 0)
+    {
+      g_autofree char *text = NULL;
+
+      text = g_strdup_printf ("Unsupported WebSocket version %s: this server speaks version 13 (RFC 6455).",
+                              version ? version : "(none)");
+      soup_message_headers_replace (response, "Sec-WebSocket-Version", "13");
+      refuse (msg, peer, SY_STATUS_UPGRADE_REQUIRED, text);
+      return;
+    }
+
+  /* Subprotocols, in the client's order of preference. */
+  offered_header = soup_message_headers_get_list (request, "Sec-WebSocket-Protocol");
+  if (offered_header != NULL)
+    {
+      offered = g_strsplit (offered_header, ",", -1);
+      for (guint i = 0; offered[i] != NULL; i++)
+        g_strstrip (offered[i]);
+    }
+
+  if (offered == NULL || offered[0] == NULL || *offered[0] == '\0')
+    {
+      g_autofree char *text = g_strdup_printf ("No subprotocol offered. Offer one of the supported "
+                                               "subprotocols in Sec-WebSocket-Protocol: %s",
+                                               supported);
+      refuse (msg, peer, SOUP_STATUS_BAD_REQUEST, text);
+      return;
+    }
+
+  for (guint i = 0; offered[i] != NULL && protocol == NULL; i++)
+    protocol = find_protocol (self, offered[i]);
+
+  if (protocol == NULL)
+    {
+      g_autofree char *wanted = g_strjoinv (", ", offered);
+      g_autofree char *text = g_strdup_printf ("None of the offered subprotocols (%s) is supported. "
+                                               "Supported subprotocols: %s",
+                                               wanted, supported);
+      refuse (msg, peer, SOUP_STATUS_BAD_REQUEST, text);
+      return;
+    }
+
+  /* Origin, token and role checks belong here, before the cap: a client
+   * that may not connect at all should hear 401/403, not 503. */
+
+  if (g_hash_table_size (self->open) + self->n_upgrading >= self->max_connections)
+    {
+      g_autofree char *text = g_strdup_printf ("Too many connections: the limit is %u. Try again later.",
+                                               self->max_connections);
+      soup_message_headers_replace (response, "Retry-After", "5");
+      refuse (msg, peer, SOUP_STATUS_SERVICE_UNAVAILABLE, text);
+      return;
+    }
+
+  chosen[0] = sy_subprotocol_get_name (protocol);
+  if (!soup_websocket_server_check_handshake (msg, NULL, (char **) chosen, NULL, &error))
+    {
+      g_autofree char *text = g_strdup_printf ("Invalid WebSocket handshake: %s", error->message);
+      refuse (msg, peer, SOUP_STATUS_BAD_REQUEST, text);
+      return;
+    }
+
+  if (!soup_websocket_server_process_handshake (msg, NULL, (char **) chosen, NULL, NULL))
+    {
+      refuse (msg, peer, SOUP_STATUS_BAD_REQUEST, "Invalid WebSocket handshake.");
+      return;
+    }
+
+  upgrade = g_new0 (Upgrade, 1);
+  upgrade->server = self;
+  upgrade->protocol = g_object_ref (protocol);
+  upgrade->socket = g_object_ref (soup_server_message_get_socket (msg));
+  upgrade->peer = g_steal_pointer (&peer);
+  upgrade->origin = g_strdup (soup_message_headers_get_one (request, "Origin"));
+  upgrade->role = sy_subprotocol_get_role (protocol);
+  self->n_upgrading++;
+  g_object_set_data_full (G_OBJECT (msg), "sy-upgrade", upgrade, upgrade_free);
+  g_signal_connect (msg, "wrote-informational", G_CALLBACK (complete_upgrade), NULL);
+}
+
+/* Server thread: life cycle */
+
+static gboolean
+listen_on (SyServer  *self,
+           GError   **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autoptr(GError) local_error = NULL;
+  GSList *listeners;
+  guint port = 0;
+  g_autofree char *host = NULL;
+
+  address = g_inet_address_new_from_string (self->bind_address);
+  if (address == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Invalid bind address “%s”: give a numeric IPv4 or IPv6 address",
+                   self->bind_address);
+      return FALSE;
+    }
+
+  socket_address = g_inet_socket_address_new (address, self->port);
+  if (!soup_server_listen (self->soup, socket_address, 0, &local_error))
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   "Could not listen on %s port %u: %s",
+                   self->bind_address, self->port, local_error->message);
+      return FALSE;
+    }
+
+  listeners = soup_server_get_listeners (self->soup);
+  if (listeners != NULL)
+    {
+      g_autoptr(GSocketAddress) local = g_socket_get_local_address (listeners->data, NULL);
+
+      if (G_IS_INET_SOCKET_ADDRESS (local))
+        port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+    }
+  g_slist_free (listeners);
+
+  /* A wildcard address is reached locally through loopback. */
+  if (g_inet_address_get_is_any (address))
+    host = g_strdup (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6 ? "[::1]" : "127.0.0.1");
+  else if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6)
+    host = g_strdup_printf ("[%s]", self->bind_address);
+  else
+    host = g_strdup (self->bind_address);
+
+  g_mutex_lock (&self->lock);
+  self->bound_port = port;
+  g_free (self->uri);
+  self->uri = g_strdup_printf ("http://%s:%u/", host, port);
+  g_mutex_unlock (&self->lock);
+
+  return TRUE;
+}
+
+static gpointer
+server_thread (gpointer data)
+{
+  SyServer *self = data;
+  g_autoptr(GError) error = NULL;
+
+  g_main_context_push_thread_default (self->context);
+
+  self->soup = g_object_new (SOUP_TYPE_SERVER, "server-header", PACKAGE_NAME "/" PACKAGE_VERSION " ", NULL);
+  self->open = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
+  self->started_at = g_get_monotonic_time ();
+  soup_server_add_handler (self->soup, NULL, static_handler, self, NULL);
+  soup_server_add_handler (self->soup, "/api/status", status_handler, self, NULL);
+  soup_server_add_handler (self->soup, "/ws", websocket_handler, self, NULL);
+
+  for (guint i = 0; i < self->protocols->len; i++)
+    g_object_ref (g_ptr_array_index (self->protocols, i));
+
+  if (listen_on (self, &error))
+    {
+      g_autofree char *uri = sy_server_dup_uri (self);
+
+      g_message ("listening on %s", uri);
+
+      self->stats_source = g_timeout_source_new (STATS_INTERVAL_MS);
+      g_source_set_callback (self->stats_source, stats_tick_cb, self, NULL);
+      g_source_set_static_name (self->stats_source, "[sy-server] stats");
+      g_source_attach (self->stats_source, self->context);
+    }
+
+  g_mutex_lock (&self->lock);
+  self->start_error = g_steal_pointer (&error);
+  self->started = TRUE;
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  if (self->start_error == NULL)
+    g_main_loop_run (self->loop);
+
+  /* Shut down: nothing of ours may outlive the thread. */
+  if (self->stats_source != NULL)
+    {
+      g_source_destroy (self->stats_source);
+      g_clear_pointer (&self->stats_source, g_source_unref);
+    }
+  if (self->shutdown_source != NULL)
+    {
+      g_source_destroy (self->shutdown_source);
+      g_clear_pointer (&self->shutdown_source, g_source_unref);
+    }
+
+  soup_server_disconnect (self->soup);
+  g_clear_pointer (&self->open, g_hash_table_unref);
+  g_clear_object (&self->soup);
+
+  /* Let pending closes and releases run. */
+  while (g_main_context_iteration (self->context, FALSE))
+    ;
+
+  for (guint i = 0; i < self->protocols->len; i++)
+    g_object_unref (g_ptr_array_index (self->protocols, i));
+
+  g_main_context_pop_thread_default (self->context);
+
+  return NULL;
+}
+
+static gboolean
+shutdown_deadline_cb (gpointer data)
+{
+  SyServer *self = data;
+  g_autoptr(GPtrArray) remaining = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer value;
+
+  g_clear_pointer (&self->shutdown_source, g_source_unref);
+
+  g_hash_table_iter_init (&iter, self->open);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (remaining, g_object_ref (value));
+
+  if (remaining->len > 0)
+    g_message ("dropping %u connections that did not finish closing", remaining->len);
+
+  for (guint i = 0; i < remaining->len; i++)
+    sy_connection_abort (g_ptr_array_index (remaining, i));
+
+  /* Aborted connections report closed once libsoup sees the end of the
+   * stream; if any still linger, stop regardless. */
+  if (g_hash_table_size (self->open) > 0)
+    {
+      self->shutdown_source = g_timeout_source_new (200);
+      g_source_set_callback (self->shutdown_source, (GSourceFunc) (void (*) (void)) g_main_loop_quit,
+                             self->loop, NULL);
+      g_source_attach (self->shutdown_source, self->context);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+begin_shutdown_cb (gpointer data)
+{
+  SyServer *self = data;
+  g_autoptr(GPtrArray) open = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer value;
+
+  self->stopping = TRUE;
+
+  /* Stop listening first, so no one new arrives while we close. */
+  soup_server_disconnect (self->soup);
+
+  g_hash_table_iter_init (&iter, self->open);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (open, g_object_ref (value));
+
+  g_message ("shutting down: closing %u connections", open->len);
+
+  for (guint i = 0; i < open->len; i++)
+    sy_connection_close_with_timeout (g_ptr_array_index (open, i),
+                                      SY_CLOSE_GOING_AWAY, "server shutting down",
+                                      SHUTDOWN_CLOSE_MS);
+
+  self->shutdown_source = g_timeout_source_new (SHUTDOWN_CLOSE_MS + 100);
+  g_source_set_callback (self->shutdown_source, shutdown_deadline_cb, self, NULL);
+  g_source_attach (self->shutdown_source, self->context);
+
+  maybe_finish_shutdown (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct
+{
+  SyServer *server;
+  guint64   id;
+  gushort   code;
+  char     *reason;
+} CloseRequest;
+
+static void
+close_request_free (gpointer data)
+{
+  CloseRequest *request = data;
+
+  g_object_unref (request->server);
+  g_free (request->reason);
+  g_free (request);
+}
+
+static gboolean
+close_connection_cb (gpointer data)
+{
+  CloseRequest *request = data;
+  SyConnection *connection = g_hash_table_lookup (request->server->open, ID_KEY (request->id));
+
+  if (connection != NULL)
+    sy_connection_close (connection, request->code, request->reason);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Public API, owner thread */
+
+/**
+ * sy_server_close_connection:
+ * @self: a #SyServer
+ * @id: the connection's id
+ * @code: the close code, e.g. %SY_CLOSE_BY_OPERATOR
+ * @reason: (nullable): the reason sent to the peer
+ *
+ * Asks the server thread to close a connection. Does nothing if it is gone.
+ */
+void
+sy_server_close_connection (SyServer   *self,
+                            guint64     id,
+                            gushort     code,
+                            const char *reason)
+{
+  CloseRequest *request;
+
+  g_return_if_fail (SY_IS_SERVER (self));
+
+  if (!self->running)
+    return;
+
+  request = g_new0 (CloseRequest, 1);
+  request->server = g_object_ref (self);
+  request->id = id;
+  request->code = code;
+  request->reason = g_strdup (reason);
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
+                              close_connection_cb, request, close_request_free);
+}
+
+/**
+ * sy_server_start:
+ * @self: a #SyServer
+ * @error: return location for a #GError
+ *
+ * Starts the server thread and waits until it listens (or failed to).
+ *
+ * Returns: whether the server is listening
+ */
+gboolean
+sy_server_start (SyServer  *self,
+                 GError   **error)
+{
+  g_return_val_if_fail (SY_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (!self->running, FALSE);
+  g_return_val_if_fail (self->thread == NULL, FALSE);
+
+  g_clear_pointer (&self->owner_context, g_main_context_unref);
+  self->owner_context = g_main_context_ref_thread_default ();
+  self->context = g_main_context_new ();
+  self->loop = g_main_loop_new (self->context, FALSE);
+  self->stopping = FALSE;
+  self->started = FALSE;
+  self->n_upgrading = 0;
+
+  self->thread = g_thread_new ("sy-server", server_thread, self);
+
+  g_mutex_lock (&self->lock);
+  while (!self->started)
+    g_cond_wait (&self->cond, &self->lock);
+  g_mutex_unlock (&self->lock);
+
+  if (self->start_error != NULL)
+    {
+      g_thread_join (g_steal_pointer (&self->thread));
+      g_clear_pointer (&self->loop, g_main_loop_unref);
+      g_clear_pointer (&self->context, g_main_context_unref);
+      g_propagate_error (error, g_steal_pointer (&self->start_error));
+      return FALSE;
+    }
+
+  self->running = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+
+  return TRUE;
+}
+
+/**
+ * sy_server_stop:
+ * @self: a #SyServer
+ *
+ * Closes every WebSocket with 1001, waits briefly for the peers' close
+ * frames, drops the stragglers, stops listening and joins the thread. The
+ * connections model is empty when this returns.
+ */
+void
+sy_server_stop (SyServer *self)
+{
+  g_return_if_fail (SY_IS_SERVER (self));
+
+  if (!self->running)
+    return;
+
+  g_main_context_invoke_full (self->context, G_PRIORITY_HIGH, begin_shutdown_cb, self, NULL);
+  g_thread_join (g_steal_pointer (&self->thread));
+
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+
+  /* What the thread said last, the model hears now. */
+  sy_server_drain_events (self);
+
+  g_mutex_lock (&self->lock);
+  self->bound_port = 0;
+  g_clear_pointer (&self->uri, g_free);
+  g_mutex_unlock (&self->lock);
+  g_atomic_int_set (&self->n_open, 0);
+
+  self->running = FALSE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+
+  g_message ("stopped");
+}
+
+gboolean
+sy_server_get_running (SyServer *self)
+{
+  g_return_val_if_fail (SY_IS_SERVER (self), FALSE);
+  return self->running;
+}
+
+/**
+ * sy_server_get_port:
+ * @self: a #SyServer
+ *
+ * Returns: the port the server listens on, or 0 when stopped
+ */
+guint
+sy_server_get_port (SyServer *self)
+{
+  guint port;
+
+  g_return_val_if_fail (SY_IS_SERVER (self), 0);
+
+  g_mutex_lock (&self->lock);
+  port = self->bound_port;
+  g_mutex_unlock (&self->lock);
+
+  return port;
+}
+
+/**
+ * sy_server_dup_uri:
+ * @self: a #SyServer
+ *
+ * Returns: (transfer full) (nullable): the base URI, e.g.
+ *   `http://127.0.0.1:8080/`, or %NULL when stopped
+ */
+char *
+sy_server_dup_uri (SyServer *self)
+{
+  char *uri;
+
+  g_return_val_if_fail (SY_IS_SERVER (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  uri = g_strdup (self->uri);
+  g_mutex_unlock (&self->lock);
+
+  return uri;
+}
+
+/**
+ * sy_server_get_connections:
+ * @self: a #SyServer
+ *
+ * The live connections as seen from the thread that started the server. It
+ * changes only in that thread's main context.
+ *
+ * Returns: (transfer none): a #GListModel of #SyConnectionInfo
+ */
+GListModel *
+sy_server_get_connections (SyServer *self)
+{
+  g_return_val_if_fail (SY_IS_SERVER (self), NULL);
+  return G_LIST_MODEL (self->connections_model);
+}
+
+/**
+ * sy_server_get_n_connections:
+ * @self: a #SyServer
+ *
+ * Returns: the number of open WebSockets right now, from any thread
+ */
+guint
+sy_server_get_n_connections (SyServer *self)
+{
+  g_return_val_if_fail (SY_IS_SERVER (self), 0);
+  return g_atomic_int_get (&self->n_open);
+}
+
+/**
+ * sy_server_add_subprotocol:
+ * @self: a #SyServer
+ * @protocol: a #SySubprotocol
+ *
+ * Registers a subprotocol. Only while the server is stopped.
+ */
+void
+sy_server_add_subprotocol (SyServer      *self,
+                           SySubprotocol *protocol)
+{
+  g_return_if_fail (SY_IS_SERVER (self));
+  g_return_if_fail (SY_IS_SUBPROTOCOL (protocol));
+  g_return_if_fail (!self->running);
+  g_return_if_fail (find_protocol (self, sy_subprotocol_get_name (protocol)) == NULL);
+
+  g_ptr_array_add (self->protocols, g_object_ref (protocol));
+}
+
+/**
+ * sy_server_list_subprotocols:
+ * @self: a #SyServer
+ *
+ * Returns: (transfer full): the registered subprotocol names, in order
+ */
+char **
+sy_server_list_subprotocols (SyServer *self)
+{
+  GStrvBuilder *builder;
+  char **names;
+
+  g_return_val_if_fail (SY_IS_SERVER (self), NULL);
+
+  builder = g_strv_builder_new ();
+  for (guint i = 0; i < self->protocols->len; i++)
+    g_strv_builder_add (builder, sy_subprotocol_get_name (g_ptr_array_index (self->protocols, i)));
+  names = g_strv_builder_end (builder);
+  g_strv_builder_unref (builder);
+
+  return names;
+}
+
+static void
+sy_server_dispose (GObject *object)
+{
+  SyServer *self = (SyServer *)object;
+
+  sy_server_stop (self);
+
+  G_OBJECT_CLASS (sy_server_parent_class)->dispose (object);
+}
+
+static void
+sy_server_finalize (GObject *object)
+{
+  SyServer *self = (SyServer *)object;
+
+  g_clear_pointer (&self->bind_address, g_free);
+  g_clear_pointer (&self->protocols, g_ptr_array_unref);
+  g_clear_pointer (&self->owner_context, g_main_context_unref);
+  g_clear_object (&self->connections_model);
+  g_clear_pointer (&self->infos, g_hash_table_unref);
+  g_clear_pointer (&self->events, g_ptr_array_unref);
+  g_clear_pointer (&self->uri, g_free);
+  g_clear_error (&self->start_error);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+
+  G_OBJECT_CLASS (sy_server_parent_class)->finalize (object);
+}
+
+static void
+sy_server_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  SyServer *self = SY_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_BIND_ADDRESS:
+      g_value_set_string (value, self->bind_address);
+      break;
+
+    case PROP_PORT:
+      g_value_set_uint (value, self->port);
+      break;
+
+    case PROP_MAX_CONNECTIONS:
+      g_value_set_uint (value, self->max_connections);
+      break;
+
+    case PROP_MAX_MESSAGE_SIZE:
+      g_value_set_uint64 (value, self->max_message_size);
+      break;
+
+    case PROP_PING_INTERVAL:
+      g_value_set_uint (value, self->ping_interval);
+      break;
+
+    case PROP_RUNNING:
+      g_value_set_boolean (value, self->running);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sy_server_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  SyServer *self = SY_SERVER (object);
+
+  if (self->running)
+    {
+      g_warning ("Cannot change %s while the server runs", pspec->name);
+      return;
+    }
+
+  switch (prop_id)
+    {
+    case PROP_BIND_ADDRESS:
+      g_free (self->bind_address);
+      self->bind_address = g_value_dup_string (value);
+      if (self->bind_address == NULL)
+        self->bind_address = g_strdup (SY_SERVER_DEFAULT_BIND_ADDRESS);
+      break;
+
+    case PROP_PORT:
+      self->port = g_value_get_uint (value);
+      break;
+
+    case PROP_MAX_CONNECTIONS:
+      self->max_connections = g_value_get_uint (value);
+      break;
+
+    case PROP_MAX_MESSAGE_SIZE:
+      self->max_message_size = g_value_get_uint64 (value);
+      break;
+
+    case PROP_PING_INTERVAL:
+      self->ping_interval = g_value_get_uint (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sy_server_class_init (SyServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = sy_server_dispose;
+  object_class->finalize = sy_server_finalize;
+  object_class->get_property = sy_server_get_property;
+  object_class->set_property = sy_server_set_property;
+
+  properties[PROP_BIND_ADDRESS] =
+    g_param_spec_string ("bind-address", NULL, NULL,
+                         SY_SERVER_DEFAULT_BIND_ADDRESS,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_PORT] =
+    g_param_spec_uint ("port", NULL, NULL,
+                       0, 65535, 0,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_MAX_CONNECTIONS] =
+    g_param_spec_uint ("max-connections", NULL, NULL,
+                       1, G_MAXINT, SY_SERVER_DEFAULT_MAX_CONNECTIONS,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_MAX_MESSAGE_SIZE] =
+    g_param_spec_uint64 ("max-message-size", NULL, NULL,
+                         1, G_MAXUINT32, SY_SERVER_DEFAULT_MAX_MESSAGE_SIZE,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_PING_INTERVAL] =
+    g_param_spec_uint ("ping-interval", NULL, NULL,
+                       0, 3600, SY_SERVER_DEFAULT_PING_INTERVAL,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_RUNNING] =
+    g_param_spec_boolean ("running", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+sy_server_init (SyServer *self)
+{
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  self->bind_address = g_strdup (SY_SERVER_DEFAULT_BIND_ADDRESS);
+  self->max_connections = SY_SERVER_DEFAULT_MAX_CONNECTIONS;
+  self->max_message_size = SY_SERVER_DEFAULT_MAX_MESSAGE_SIZE;
+  self->ping_interval = SY_SERVER_DEFAULT_PING_INTERVAL;
+  self->protocols = g_ptr_array_new_with_free_func (g_object_unref);
+  self->connections_model = g_list_store_new (SY_TYPE_CONNECTION_INFO);
+  self->infos = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
+  self->events = g_ptr_array_new_with_free_func (event_free);
+}
+
+/**
+ * sy_server_new:
+ *
+ * Returns: (transfer full): a stopped server with no subprotocols
+ */
+SyServer *
+sy_server_new (void)
+{
+  return g_object_new (SY_TYPE_SERVER, NULL);
+}

@@ -1,0 +1,42 @@
+// Placeholder page logic: shows /api/status and checks the echo subprotocol.
+'use strict';
+
+function show(id, text) {
+  document.getElementById(id).textContent = text;
+}
+
+async function refreshStatus() {
+  try {
+    const response = await fetch('api/status', { cache: 'no-store' });
+    const status = await response.json();
+    show('server', `${status.name} ${status.version}, up ${Math.round(status.uptime)} s`);
+    show('connections', String(status.connections));
+    show('subprotocols', status.subprotocols.join(', '));
+  } catch (error) {
+    show('server', `unreachable (${error.message})`);
+  }
+}
+
+function checkEcho() {
+  const url = new URL('ws', window.location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  const token = new URLSearchParams(window.location.search).get('token');
+  if (token)
+    url.searchParams.set('token', token);
+
+  const socket = new WebSocket(url, 'switchyard.echo.v1');
+  let sentAt = 0;
+  socket.addEventListener('open', () => {
+    sentAt = performance.now();
+    socket.send('ping');
+  });
+  socket.addEventListener('message', () => {
+    show('echo', `${(performance.now() - sentAt).toFixed(2)} ms`);
+    socket.close(1000, 'done');
+  });
+  socket.addEventListener('error', () => show('echo', 'failed'));
+}
+
+refreshStatus();
+setInterval(refreshStatus, 2000);
+checkEcho();
