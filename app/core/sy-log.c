@@ -272,15 +272,17 @@ sy_log_model_init (SyLogModel *self)
   self->entries = g_new0 (SyLogEntry *, self->capacity);
 }
 
-/* Appends a batch, dropping the oldest entries past the capacity, and
- * tells the views once. */
+/* Appends a batch, dropping the oldest entries past the capacity. Views
+ * hear two changes at most: the oldest rows leave, then the new ones come,
+ * each reported against the list as it is at that moment. */
 static void
 sy_log_model_append (SyLogModel  *self,
                      SyLogEntry **batch,
                      guint        n_batch)
 {
-  guint removed = 0;
   guint first = 0;
+  guint removed;
+  guint position;
 
   if (n_batch == 0)
     return;
@@ -290,29 +292,26 @@ sy_log_model_append (SyLogModel  *self,
     {
       first = n_batch - self->capacity;
       self->dropped += first;
+      n_batch = self->capacity;
     }
 
-  for (guint i = first; i < n_batch; i++)
+  removed = self->n_items + n_batch > self->capacity ? self->n_items + n_batch - self->capacity : 0;
+  for (guint i = 0; i < removed; i++)
     {
-      if (self->n_items == self->capacity)
-        {
-          g_object_unref (self->entries[self->head]);
-          self->head = (self->head + 1) % self->capacity;
-          self->n_items--;
-          removed++;
-          self->dropped++;
-        }
-
-      self->entries[(self->head + self->n_items) % self->capacity] = g_object_ref (batch[i]);
-      self->n_items++;
+      g_object_unref (self->entries[self->head]);
+      self->entries[self->head] = NULL;
+      self->head = (self->head + 1) % self->capacity;
     }
-
-  /* Positions are reported against the list as it was before. */
+  self->n_items -= removed;
+  self->dropped += removed;
   if (removed > 0)
     g_list_model_items_changed (G_LIST_MODEL (self), 0, removed, 0);
-  g_list_model_items_changed (G_LIST_MODEL (self),
-                              self->n_items - (n_batch - first),
-                              0, n_batch - first);
+
+  position = self->n_items;
+  for (guint i = 0; i < n_batch; i++)
+    self->entries[(self->head + self->n_items + i) % self->capacity] = g_object_ref (batch[first + i]);
+  self->n_items += n_batch;
+  g_list_model_items_changed (G_LIST_MODEL (self), position, 0, n_batch);
 }
 
 guint

@@ -1,0 +1,194 @@
+/* sy-test-utils.c
+ *
+ * Copyright 2026 The Switchyard developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "sy-echo-protocol.h"
+#include "sy-log.h"
+#include "sy-test-utils.h"
+
+gboolean
+sy_test_tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+void
+sy_test_init (int    *argc,
+              char ***argv)
+{
+  g_test_init (argc, argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  sy_log_init ();
+}
+
+/* A stopped server on a free loopback port with the echo subprotocol. */
+SyServer *
+sy_test_server_new (void)
+{
+  SyServer *server = sy_server_new ();
+  g_autoptr(SySubprotocol) echo = sy_echo_protocol_new ();
+
+  sy_server_add_subprotocol (server, echo);
+
+  return server;
+}
+
+void
+sy_test_server_start (SyServer *server)
+{
+  g_autoptr(GError) error = NULL;
+
+  sy_server_start (server, &error);
+  g_assert_no_error (error);
+  g_assert_true (sy_server_get_running (server));
+  g_assert_cmpuint (sy_server_get_port (server), >, 0);
+}
+
+SoupSession *
+sy_test_session_new (void)
+{
+  return g_object_new (SOUP_TYPE_SESSION,
+                       "max-conns", 4096,
+                       "max-conns-per-host", 4096,
+                       "timeout", 10,
+                       /* Loopback only: no proxy look-up (and no GSettings). */
+                       "proxy-resolver", NULL,
+                       NULL);
+}
+
+char *
+sy_test_ws_uri (SyServer *server)
+{
+  return g_strdup_printf ("ws://127.0.0.1:%u/ws", sy_server_get_port (server));
+}
+
+typedef struct
+{
+  gboolean                 done;
+  SoupWebsocketConnection *ws;
+  GError                  *error;
+} ConnectData;
+
+static void
+connect_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  ConnectData *data = user_data;
+
+  data->ws = soup_session_websocket_connect_finish (SOUP_SESSION (object), result, &data->error);
+  data->done = TRUE;
+}
+
+/* Connects asynchronously (a sync call would deadlock nothing here, as the
+ * server has its own thread, but the async path is what clients use). */
+SoupWebsocketConnection *
+sy_test_connect (SoupSession  *session,
+                 SyServer     *server,
+                 const char   *protocol,
+                 GError      **error)
+{
+  g_autofree char *uri = sy_test_ws_uri (server);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+  const char *protocols[] = { protocol, NULL };
+  ConnectData data = { 0 };
+
+  soup_session_websocket_connect_async (session, msg, NULL,
+                                        protocol ? (char **) protocols : NULL,
+                                        G_PRIORITY_DEFAULT, NULL, connect_cb, &data);
+  WAIT_UNTIL (data.done, 10000);
+
+  if (data.error != NULL)
+    g_propagate_error (error, data.error);
+
+  return data.ws;
+}
+
+typedef struct
+{
+  gboolean  done;
+  GBytes   *body;
+  GError   *error;
+} HttpData;
+
+static void
+http_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  HttpData *data = user_data;
+
+  data->body = soup_session_send_and_read_finish (SOUP_SESSION (object), result, &data->error);
+  data->done = TRUE;
+}
+
+GBytes *
+sy_test_http (SoupSession  *session,
+              const char   *method,
+              const char   *uri,
+              guint        *status,
+              char        **content_type)
+{
+  g_autoptr(SoupMessage) msg = soup_message_new (method, uri);
+  HttpData data = { 0 };
+
+  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, http_cb, &data);
+  WAIT_UNTIL (data.done, 10000);
+  g_assert_no_error (data.error);
+
+  if (status != NULL)
+    *status = soup_message_get_status (msg);
+  if (content_type != NULL)
+    *content_type = g_strdup (soup_message_headers_get_content_type (soup_message_get_response_headers (msg), NULL));
+
+  return data.body;
+}
+
+typedef struct
+{
+  GBytes                *bytes;
+  SoupWebsocketDataType  type;
+} EchoData;
+
+static void
+on_echo_message (SoupWebsocketConnection *ws,
+                 gint                     type,
+                 GBytes                  *message,
+                 EchoData                *data)
+{
+  g_assert_null (data->bytes);
+  data->bytes = g_bytes_ref (message);
+  data->type = type;
+}
+
+/* Sends one message and waits for the next message back. */
+GBytes *
+sy_test_echo (SoupWebsocketConnection *ws,
+              SoupWebsocketDataType    type,
+              GBytes                  *payload,
+              SoupWebsocketDataType   *type_out)
+{
+  EchoData data = { 0 };
+  gulong id;
+
+  id = g_signal_connect (ws, "message", G_CALLBACK (on_echo_message), &data);
+  soup_websocket_connection_send_message (ws, type, payload);
+  WAIT_UNTIL (data.bytes != NULL, 10000);
+  g_signal_handler_disconnect (ws, id);
+
+  if (type_out != NULL)
+    *type_out = data.type;
+
+  return data.bytes;
+}
+
+void
+sy_test_close_and_wait (SoupWebsocketConnection *ws)
+{
+  if (soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  WAIT_UNTIL (soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_CLOSED, 10000);
+}
