@@ -1,0 +1,127 @@
+#!/bin/bash
+# Switchyard's two set-up commands.
+#
+#   build-aux/dev.sh run [SWITCHYARD OPTIONS…]   install what is missing, build, run
+#   build-aux/dev.sh test                        install what is missing, build, run every suite
+#
+# Works on a fresh Debian 12 machine as root or through sudo.
+
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+# Build and run.
+RUN_PACKAGES=(
+  build-essential meson ninja-build pkg-config gettext
+  libgtk-4-dev libsoup-3.0-dev libwebkitgtk-6.0-dev libjson-glib-dev libadwaita-1-dev
+  desktop-file-utils appstream
+)
+# The test suites: a display server, a session bus, real clients.
+TEST_PACKAGES=(
+  xvfb xauth dbus-daemon at-spi2-core libgl1-mesa-dri fonts-dejavu-core
+  python3 python3-websockets
+)
+
+log() {
+  printf '\033[1m==> %s\033[0m\n' "$*" >&2
+}
+
+install_missing() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return
+  fi
+  log "installing ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# build DIR [MESON OPTIONS…]
+build() {
+  local dir=$1
+  shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    log "configuring $dir"
+    meson setup "$dir" "$@"
+  fi
+  log "building $dir"
+  meson compile -C "$dir"
+}
+
+# count DIR…: prints "passed failed" over the given build dirs' test logs.
+count() {
+  /usr/bin/python3 - "$@" <<'PY'
+import json, sys
+passed = failed = 0
+for d in sys.argv[1:]:
+    try:
+        lines = open(f"{d}/meson-logs/testlog.json").read().splitlines()
+    except FileNotFoundError:
+        failed += 1
+        continue
+    for line in lines:
+        if not line.strip():
+            continue
+        result = json.loads(line)["result"]
+        if result in ("OK", "EXPECTEDFAIL", "SKIP"):
+            passed += result != "SKIP"
+        else:
+            failed += 1
+print(passed, failed)
+PY
+}
+
+cmd_run() {
+  install_missing "${RUN_PACKAGES[@]}"
+  build build
+  if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
+    exec ./build/app/switchyard "$@"
+  fi
+  log "no display: running the headless server (Ctrl+C stops it)"
+  exec ./build/app/switchyard --headless "$@"
+}
+
+cmd_test() {
+  install_missing "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+
+  build build
+  log "testing build (all suites)"
+  meson test -C build --print-errorlogs --num-processes 2 || true
+
+  # The same suites under AddressSanitizer and UndefinedBehaviorSanitizer.
+  build build-asan -Db_sanitize=address,undefined -Db_lundef=false
+  log "testing build-asan (all suites)"
+  meson test -C build-asan --print-errorlogs --num-processes 2 || true
+
+  local passed failed
+  read -r passed failed < <(count build build-asan)
+  echo
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
+
+case "${1:-}" in
+  run)
+    shift
+    cmd_run "$@"
+    ;;
+  test)
+    shift
+    cmd_test "$@"
+    ;;
+  *)
+    echo "usage: $0 run [OPTIONS…] | test" >&2
+    exit 2
+    ;;
+esac
