@@ -147,7 +147,13 @@ sy_window_class_init (SyWindowClass *klass)
 static void
 sy_window_init (SyWindow *self)
 {
+  WebKitNetworkSession *session;
+
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  /* The view only ever shows this app's own server: never ask a proxy. */
+  session = webkit_web_view_get_network_session (self->web_view);
+  webkit_network_session_set_proxy_settings (session, WEBKIT_NETWORK_PROXY_MODE_NO_PROXY, NULL);
   g_signal_connect (self->web_view, "load-failed", G_CALLBACK (on_load_failed), self);
 
 #if DEVELOPMENT_BUILD
