@@ -15,6 +15,8 @@
 #include <stdlib.h>
 
 #include "sy-application.h"
+#include "sy-audit.h"
+#include "sy-bench.h"
 #include "sy-echo-protocol.h"
 #include "sy-log.h"
 #include "sy-server.h"
@@ -26,7 +28,7 @@ typedef struct
   int       port;
   char     *bind_address;
   char     *state_dir;
-  gint64    seed;
+  char     *seed;
   int       max_connections;
   gint64    max_message_size;
   int       ping_interval;
@@ -110,6 +112,15 @@ check_options (const Options  *options,
       return FALSE;
     }
 
+  if (options->seed != NULL &&
+      !g_ascii_string_to_unsigned (options->seed, 10, 0, G_MAXUINT64, NULL, NULL))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--seed must be a whole number from 0 to %" G_GUINT64_FORMAT ", not “%s”",
+                   G_MAXUINT64, options->seed);
+      return FALSE;
+    }
+
   if (options->bind_address != NULL && !g_hostname_is_ip_address (options->bind_address))
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -140,7 +151,7 @@ main (int   argc,
       N_("Address to listen on (default 127.0.0.1)"), N_("ADDRESS") },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &options.state_dir,
       N_("Where to keep relay states and sensor history"), N_("DIR") },
-    { "seed", 0, 0, G_OPTION_ARG_INT64, &options.seed,
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &options.seed,
       N_("Seed for the simulated hardware"), N_("N") },
     { "max-connections", 0, 0, G_OPTION_ARG_INT, &options.max_connections,
       N_("Most WebSocket connections at once"), N_("N") },
@@ -156,6 +167,11 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(SyServer) server = NULL;
   g_autoptr(SySubprotocol) echo = NULL;
+  g_autoptr(SyBench) bench = NULL;
+  g_autoptr(SyAudit) audit = NULL;
+  g_autofree char *state_dir = NULL;
+  g_autofree char *audit_path = NULL;
+  guint64 seed;
   int status;
 
   setlocale (LC_ALL, "");
@@ -194,6 +210,26 @@ main (int   argc,
   echo = sy_echo_protocol_new ();
   sy_server_add_subprotocol (server, echo);
 
+  /* The simulated bench: deterministic with --seed, persistent in the
+   * state directory. */
+  state_dir = options.state_dir ? g_strdup (options.state_dir)
+                                : g_build_filename (g_get_user_state_dir (), "switchyard", NULL);
+  if (options.seed != NULL)
+    g_ascii_string_to_unsigned (options.seed, 10, 0, G_MAXUINT64, &seed, NULL);
+  else
+    seed = ((guint64) g_random_int () << 32) | g_random_int ();
+
+  bench = sy_bench_new (seed, state_dir);
+  if (!sy_bench_load (bench, &error))
+    {
+      g_printerr ("switchyard: cannot use the state directory %s: %s\n", state_dir, error->message);
+      return EXIT_FAILURE;
+    }
+  audit_path = g_build_filename (state_dir, "audit.log", NULL);
+  audit = sy_audit_new (audit_path);
+  sy_server_install_bench (server, bench, audit);
+  g_message ("state directory %s, seed %" G_GUINT64_FORMAT, state_dir, seed);
+
   if (options.headless)
     {
       status = run_headless (server);
@@ -215,6 +251,7 @@ main (int   argc,
 
   g_free (options.bind_address);
   g_free (options.state_dir);
+  g_free (options.seed);
 
   return status;
 }

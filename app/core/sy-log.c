@@ -393,11 +393,52 @@ sy_log_model_get_dropped (SyLogModel *self)
   return self->dropped;
 }
 
+/* Listeners: other threads that want the entries too (the server thread
+ * for switchyard.log.v1). Each gets its own batches in its own context. */
+
+typedef struct
+{
+  gatomicrefcount  ref;
+  guint            id;
+  GMainContext    *context;
+  SyLogListener    func;
+  gpointer         user_data;
+  GDestroyNotify   destroy;
+  GPtrArray       *pending;
+  gboolean         scheduled;
+  gboolean         removed;
+} Listener;
+
+static Listener *
+listener_ref (Listener *listener)
+{
+  g_atomic_ref_count_inc (&listener->ref);
+  return listener;
+}
+
+static void
+listener_unref (gpointer data)
+{
+  Listener *listener = data;
+
+  if (g_atomic_ref_count_dec (&listener->ref))
+    {
+      if (listener->destroy != NULL)
+        listener->destroy (listener->user_data);
+      g_main_context_unref (listener->context);
+      g_ptr_array_unref (listener->pending);
+      g_free (listener);
+    }
+}
+
 /* The writer */
 
 typedef struct
 {
   GMutex        lock;
+  GPtrArray    *listeners;
+  GQueue        recent;
+  guint         next_listener_id;
   GPtrArray    *pending;
   GMainContext *context;
   GThread      *owner;
@@ -438,6 +479,142 @@ sy_log_flush (void)
   g_mutex_unlock (&state.lock);
 
   sy_log_model_append (state.model, (SyLogEntry **) batch->pdata, batch->len);
+}
+
+static gboolean
+listener_dispatch_cb (gpointer data)
+{
+  Listener *listener = data;
+  g_autoptr(GPtrArray) batch = NULL;
+  gboolean removed;
+
+  g_mutex_lock (&state.lock);
+  batch = g_steal_pointer (&listener->pending);
+  listener->pending = g_ptr_array_new_with_free_func (g_object_unref);
+  listener->scheduled = FALSE;
+  removed = listener->removed;
+  g_mutex_unlock (&state.lock);
+
+  if (!removed && batch->len > 0)
+    listener->func ((SyLogEntry **) batch->pdata, batch->len, listener->user_data);
+
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * sy_log_add_listener:
+ * @context: (nullable): the main context to deliver in; %NULL for the
+ *   caller's thread-default one
+ * @func: receives batches of new entries
+ * @user_data: closure data
+ * @destroy: (nullable): frees @user_data when the listener goes
+ *
+ * Returns: an id for sy_log_remove_listener()
+ */
+guint
+sy_log_add_listener (GMainContext   *context,
+                     SyLogListener   func,
+                     gpointer        user_data,
+                     GDestroyNotify  destroy)
+{
+  Listener *listener;
+  guint id;
+
+  g_return_val_if_fail (func != NULL, 0);
+  g_return_val_if_fail (state.model != NULL, 0);
+
+  listener = g_new0 (Listener, 1);
+  g_atomic_ref_count_init (&listener->ref);
+  listener->context = context ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
+  listener->func = func;
+  listener->user_data = user_data;
+  listener->destroy = destroy;
+  listener->pending = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_mutex_lock (&state.lock);
+  id = listener->id = ++state.next_listener_id;
+  g_ptr_array_add (state.listeners, listener);
+  g_mutex_unlock (&state.lock);
+
+  return id;
+}
+
+/**
+ * sy_log_remove_listener:
+ * @id: what sy_log_add_listener() returned
+ *
+ * No batch is delivered after this returns, if called from the listener's
+ * own context.
+ */
+void
+sy_log_remove_listener (guint id)
+{
+  Listener *found = NULL;
+
+  g_mutex_lock (&state.lock);
+  for (guint i = 0; i < state.listeners->len; i++)
+    {
+      Listener *listener = g_ptr_array_index (state.listeners, i);
+
+      if (listener->id == id)
+        {
+          listener->removed = TRUE;
+          found = g_ptr_array_steal_index (state.listeners, i);
+          break;
+        }
+    }
+  g_mutex_unlock (&state.lock);
+
+  if (found != NULL)
+    listener_unref (found);
+}
+
+/**
+ * sy_log_dup_recent:
+ *
+ * The newest entries (up to %SY_LOG_RECENT_CAPACITY), from any thread.
+ *
+ * Returns: (transfer full) (element-type SyLogEntry): oldest first
+ */
+GPtrArray *
+sy_log_dup_recent (void)
+{
+  GPtrArray *recent = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_mutex_lock (&state.lock);
+  for (GList *l = state.recent.head; l != NULL; l = l->next)
+    g_ptr_array_add (recent, g_object_ref (l->data));
+  g_mutex_unlock (&state.lock);
+
+  return recent;
+}
+
+/**
+ * sy_log_level_from_string:
+ * @name: "debug", "info", "message", "warning", "critical" or "error"
+ *
+ * Returns: the #GLogLevelFlags, or -1 if @name is none of them
+ */
+int
+sy_log_level_from_string (const char *name)
+{
+  static const struct {
+    const char     *name;
+    GLogLevelFlags  level;
+  } levels[] = {
+    { "debug", G_LOG_LEVEL_DEBUG },
+    { "info", G_LOG_LEVEL_INFO },
+    { "message", G_LOG_LEVEL_MESSAGE },
+    { "warning", G_LOG_LEVEL_WARNING },
+    { "critical", G_LOG_LEVEL_CRITICAL },
+    { "error", G_LOG_LEVEL_ERROR },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (levels); i++)
+    if (g_strcmp0 (name, levels[i].name) == 0)
+      return levels[i].level;
+
+  return -1;
 }
 
 static GLogWriterOutput
@@ -482,6 +659,9 @@ sy_log_writer (GLogLevelFlags   log_level,
   if (dropped_by_debug || state.model == NULL)
     return G_LOG_WRITER_HANDLED;
 
+  /* Listeners run their own batches; a listener that logs from its
+   * callback only adds to its next batch. */
+
   entry = g_object_new (SY_TYPE_LOG_ENTRY, NULL);
   entry->time = now;
   entry->level = log_level & G_LOG_LEVEL_MASK;
@@ -491,6 +671,24 @@ sy_log_writer (GLogLevelFlags   log_level,
 
   g_mutex_lock (&state.lock);
   entry->sequence = ++state.sequence;
+  g_queue_push_tail (&state.recent, g_object_ref (entry));
+  if (state.recent.length > SY_LOG_RECENT_CAPACITY)
+    g_object_unref (g_queue_pop_head (&state.recent));
+  for (guint i = 0; i < state.listeners->len; i++)
+    {
+      Listener *listener = g_ptr_array_index (state.listeners, i);
+
+      g_ptr_array_add (listener->pending, g_object_ref (entry));
+      if (!listener->scheduled)
+        {
+          g_autoptr(GSource) source = g_idle_source_new ();
+
+          listener->scheduled = TRUE;
+          g_source_set_callback (source, listener_dispatch_cb, listener_ref (listener), listener_unref);
+          g_source_set_static_name (source, "[sy-log] listener");
+          g_source_attach (source, listener->context);
+        }
+    }
   g_ptr_array_add (state.pending, entry);
   if (!state.drain_scheduled)
     {
@@ -522,6 +720,8 @@ sy_log_init (void)
 
   g_mutex_init (&state.lock);
   state.pending = g_ptr_array_new_with_free_func (g_object_unref);
+  state.listeners = g_ptr_array_new ();
+  g_queue_init (&state.recent);
   state.context = g_main_context_ref_thread_default ();
   state.owner = g_thread_self ();
   state.model = g_object_new (SY_TYPE_LOG_MODEL, NULL);

@@ -38,7 +38,29 @@ void            sy_log_model_set_capacity    (SyLogModel     *self,
 void            sy_log_model_clear           (SyLogModel     *self);
 guint64         sy_log_model_get_dropped     (SyLogModel     *self);
 
+/**
+ * SyLogListener:
+ * @entries: (array length=n_entries): new entries, oldest first
+ * @n_entries: how many
+ * @user_data: closure data
+ *
+ * Receives batches of entries in the main context the listener was added
+ * for.
+ */
+typedef void (*SyLogListener) (SyLogEntry **entries,
+                               guint        n_entries,
+                               gpointer     user_data);
+
+#define SY_LOG_RECENT_CAPACITY 200
+
 void            sy_log_init                  (void);
+guint           sy_log_add_listener          (GMainContext   *context,
+                                              SyLogListener   func,
+                                              gpointer        user_data,
+                                              GDestroyNotify  destroy);
+void            sy_log_remove_listener       (guint           id);
+GPtrArray      *sy_log_dup_recent            (void);
+int             sy_log_level_from_string     (const char     *name);
 SyLogModel     *sy_log_get_model             (void);
 void            sy_log_set_console           (gboolean        enabled);
 void            sy_log_flush                 (void);

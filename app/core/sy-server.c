@@ -14,6 +14,11 @@
 
 #include "sy-connection-info-private.h"
 #include "sy-connection-private.h"
+#include "sy-display-protocol.h"
+#include "sy-json-protocol.h"
+#include "sy-log-protocol.h"
+#include "sy-relay-protocol.h"
+#include "sy-sensor-protocol.h"
 #include "sy-server.h"
 #include "sy-wire-guard.h"
 
@@ -37,6 +42,7 @@
 
 #define STATS_INTERVAL_MS   250
 #define SHUTDOWN_CLOSE_MS   800
+#define SY_SERVER_LISTEN_BACKLOG 1024
 
 /* Connection ids are keys of direct hash tables. */
 #define ID_KEY(id) GSIZE_TO_POINTER ((gsize) (id))
@@ -66,7 +72,9 @@ struct _SyServer
   guint          max_connections;
   guint64        max_message_size;
   guint          ping_interval;
+  SyRole         default_role;
   GPtrArray     *protocols;
+  SyBench       *bench;
 
   /* Owner thread */
   GMainContext  *owner_context;
@@ -110,6 +118,7 @@ enum {
   PROP_MAX_CONNECTIONS,
   PROP_MAX_MESSAGE_SIZE,
   PROP_PING_INTERVAL,
+  PROP_DEFAULT_ROLE,
   PROP_RUNNING,
   N_PROPS
 };
@@ -356,6 +365,24 @@ mime_type_for_path (const char *path)
   return "application/octet-stream";
 }
 
+/* libsoup hands a handler every path under its own ("/ws" gets "/wsx" and
+ * "/ws/x" too): routes here are exact. Answers 404 otherwise. */
+static gboolean
+exact_route (SoupServerMessage *msg,
+             const char        *path,
+             const char        *route)
+{
+  g_autofree char *text = NULL;
+
+  if (g_strcmp0 (path, route) == 0)
+    return TRUE;
+
+  text = g_strdup_printf ("Not found: %s", path);
+  set_text_response (msg, SOUP_STATUS_NOT_FOUND, text);
+
+  return FALSE;
+}
+
 static void
 static_handler (SoupServer        *server,
                 SoupServerMessage *msg,
@@ -416,6 +443,9 @@ status_handler (SoupServer        *server,
   g_autofree char *json = NULL;
   gsize len;
 
+  if (!exact_route (msg, path, "/api/status"))
+    return;
+
   if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
     {
       soup_message_headers_replace (soup_server_message_get_response_headers (msg),
@@ -454,6 +484,124 @@ status_handler (SoupServer        *server,
   len = strlen (json);
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
                                     g_steal_pointer (&json), len);
+}
+
+static void
+history_handler (SoupServer        *server,
+                 SoupServerMessage *msg,
+                 const char        *path,
+                 GHashTable        *query,
+                 gpointer           user_data)
+{
+  SyServer *self = user_data;
+  const char *method = soup_server_message_get_method (msg);
+  const char *sensor_id = query ? g_hash_table_lookup (query, "sensor") : NULL;
+  const char *seconds_text = query ? g_hash_table_lookup (query, "seconds") : NULL;
+  const char *format = query ? g_hash_table_lookup (query, "format") : NULL;
+  g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (double));
+  const SySensorSpec *spec;
+  guint64 seconds = 60;
+  GString *out;
+  gsize len;
+  int sensor;
+
+  if (!exact_route (msg, path, "/api/history"))
+    return;
+
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", "GET, HEAD");
+      set_text_response (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Only GET and HEAD are allowed here.");
+      return;
+    }
+
+  if (self->bench == NULL)
+    {
+      set_text_response (msg, SOUP_STATUS_NOT_FOUND, "This server has no sensors.");
+      return;
+    }
+
+  sensor = sensor_id ? sy_bench_find_sensor (sensor_id) : -1;
+  if (sensor < 0)
+    {
+      GString *text = g_string_new (sensor_id ? "Unknown sensor. " : "Missing ?sensor=ID. ");
+
+      g_string_append (text, "Sensors:");
+      for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
+        g_string_append_printf (text, " %s", sy_bench_get_sensor_spec (i)->id);
+      set_text_response (msg, SOUP_STATUS_BAD_REQUEST, text->str);
+      g_string_free (text, TRUE);
+      return;
+    }
+
+  if (seconds_text != NULL &&
+      (!g_ascii_string_to_unsigned (seconds_text, 10, 1, SY_BENCH_HISTORY_SECONDS, &seconds, NULL)))
+    {
+      g_autofree char *text = g_strdup_printf ("seconds must be a whole number from 1 to %d.",
+                                               SY_BENCH_HISTORY_SECONDS);
+      set_text_response (msg, SOUP_STATUS_BAD_REQUEST, text);
+      return;
+    }
+
+  if (format == NULL)
+    format = "json";
+  if (g_strcmp0 (format, "json") != 0 && g_strcmp0 (format, "csv") != 0)
+    {
+      set_text_response (msg, SOUP_STATUS_BAD_REQUEST, "format must be csv or json.");
+      return;
+    }
+
+  spec = sy_bench_get_sensor_spec (sensor);
+  sy_bench_get_history (self->bench, sensor, (guint) seconds, times, values);
+
+  out = g_string_sized_new (64 + times->len * 40);
+  if (g_strcmp0 (format, "csv") == 0)
+    {
+      g_string_append_printf (out, "time,%s\r\n", spec->id);
+      for (guint i = 0; i < times->len; i++)
+        {
+          gint64 t = g_array_index (times, gint64, i);
+          g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (t / 1000);
+          g_autofree char *stamp = g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S");
+          char number[G_ASCII_DTOSTR_BUF_SIZE];
+
+          g_string_append_printf (out, "%s.%03dZ,%s\r\n", stamp, (int) (t % 1000),
+                                  g_ascii_formatd (number, sizeof number, "%.6g",
+                                                   g_array_index (values, double, i)));
+        }
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Content-Disposition", "attachment; filename=\"history.csv\"");
+    }
+  else
+    {
+      g_string_append_printf (out, "{\"sensor\":\"%s\",\"unit\":", spec->id);
+      {
+        g_autoptr(JsonNode) unit = json_node_init_string (json_node_alloc (), spec->unit);
+        g_autofree char *unit_text = json_to_string (unit, FALSE);
+        g_string_append (out, unit_text);
+      }
+      g_string_append (out, ",\"t\":[");
+      for (guint i = 0; i < times->len; i++)
+        g_string_append_printf (out, "%s%" G_GINT64_FORMAT, i ? "," : "", g_array_index (times, gint64, i));
+      g_string_append (out, "],\"v\":[");
+      for (guint i = 0; i < values->len; i++)
+        {
+          char number[G_ASCII_DTOSTR_BUF_SIZE];
+
+          g_string_append_printf (out, "%s%s", i ? "," : "",
+                                  g_ascii_formatd (number, sizeof number, "%.6g",
+                                                   g_array_index (values, double, i)));
+        }
+      g_string_append (out, "]}");
+    }
+
+  len = out->len;
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg,
+                                    g_strcmp0 (format, "csv") == 0 ? "text/csv; charset=utf-8" : "application/json",
+                                    SOUP_MEMORY_TAKE, g_string_free (out, FALSE), len);
 }
 
 /* Server thread: the WebSocket endpoint */
@@ -605,6 +753,9 @@ websocket_handler (SoupServer        *server,
   const char *chosen[2] = { NULL, NULL };
   Upgrade *upgrade;
 
+  if (!exact_route (msg, path, "/ws"))
+    return;
+
   if (self->stopping)
     {
       refuse (msg, peer, SOUP_STATUS_SERVICE_UNAVAILABLE, "The server is shutting down.");
@@ -677,8 +828,17 @@ websocket_handler (SoupServer        *server,
       return;
     }
 
-  /* Origin, token and role checks belong here, before the cap: a client
+  /* Origin and token checks belong here too, before the cap: a client
    * that may not connect at all should hear 401/403, not 503. */
+  if (self->default_role < sy_subprotocol_get_role (protocol))
+    {
+      g_autofree char *text = g_strdup_printf ("%s needs the %s role; this server grants %s.",
+                                               sy_subprotocol_get_name (protocol),
+                                               sy_role_to_string (sy_subprotocol_get_role (protocol)),
+                                               sy_role_to_string (self->default_role));
+      refuse (msg, peer, SOUP_STATUS_FORBIDDEN, text);
+      return;
+    }
 
   if (g_hash_table_size (self->open) + self->n_upgrading >= self->max_connections)
     {
@@ -709,13 +869,35 @@ websocket_handler (SoupServer        *server,
   upgrade->socket = g_object_ref (soup_server_message_get_socket (msg));
   upgrade->peer = g_steal_pointer (&peer);
   upgrade->origin = g_strdup (soup_message_headers_get_one (request, "Origin"));
-  upgrade->role = sy_subprotocol_get_role (protocol);
+  upgrade->role = self->default_role;
   self->n_upgrading++;
   g_object_set_data_full (G_OBJECT (msg), "sy-upgrade", upgrade, upgrade_free);
   g_signal_connect (msg, "wrote-informational", G_CALLBACK (complete_upgrade), NULL);
 }
 
 /* Server thread: life cycle */
+
+/* Our own socket, for a listen backlog that takes a burst of clients
+ * (GSocketListener's default is 10). */
+static gboolean
+listen_socket (SyServer        *self,
+               GSocketAddress  *address,
+               GError         **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+
+  socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return FALSE;
+
+  g_socket_set_listen_backlog (socket, SY_SERVER_LISTEN_BACKLOG);
+  if (!g_socket_bind (socket, address, TRUE, error) ||
+      !g_socket_listen (socket, error))
+    return FALSE;
+
+  return soup_server_listen_socket (self->soup, socket, 0, error);
+}
 
 static gboolean
 listen_on (SyServer  *self,
@@ -738,7 +920,7 @@ listen_on (SyServer  *self,
     }
 
   socket_address = g_inet_socket_address_new (address, self->port);
-  if (!soup_server_listen (self->soup, socket_address, 0, &local_error))
+  if (!listen_socket (self, socket_address, &local_error))
     {
       g_set_error (error, local_error->domain, local_error->code,
                    "Could not listen on %s port %u: %s",
@@ -786,6 +968,7 @@ server_thread (gpointer data)
   self->started_at = g_get_monotonic_time ();
   soup_server_add_handler (self->soup, NULL, static_handler, self, NULL);
   soup_server_add_handler (self->soup, "/api/status", status_handler, self, NULL);
+  soup_server_add_handler (self->soup, "/api/history", history_handler, self, NULL);
   soup_server_add_handler (self->soup, "/ws", websocket_handler, self, NULL);
 
   for (guint i = 0; i < self->protocols->len; i++)
@@ -796,6 +979,9 @@ server_thread (gpointer data)
       g_autofree char *uri = sy_server_dup_uri (self);
 
       g_message ("listening on %s", uri);
+
+      if (self->bench != NULL)
+        sy_bench_start (self->bench);
 
       self->stats_source = g_timeout_source_new (STATS_INTERVAL_MS);
       g_source_set_callback (self->stats_source, stats_tick_cb, self, NULL);
@@ -823,6 +1009,9 @@ server_thread (gpointer data)
       g_source_destroy (self->shutdown_source);
       g_clear_pointer (&self->shutdown_source, g_source_unref);
     }
+
+  if (self->bench != NULL && self->start_error == NULL)
+    sy_bench_stop (self->bench);
 
   soup_server_disconnect (self->soup);
   g_clear_pointer (&self->open, g_hash_table_unref);
@@ -993,6 +1182,15 @@ sy_server_start (SyServer  *self,
   self->stopping = FALSE;
   self->started = FALSE;
   self->n_upgrading = 0;
+
+  /* One session prefix per run: hellos tell a restart from a reconnect. */
+  {
+    g_autofree char *session = g_strdup_printf ("%08x%08x", g_random_int (), g_random_int ());
+
+    for (guint i = 0; i < self->protocols->len; i++)
+      if (SY_IS_JSON_PROTOCOL (g_ptr_array_index (self->protocols, i)))
+        sy_json_protocol_set_session (g_ptr_array_index (self->protocols, i), session);
+  }
 
   self->thread = g_thread_new ("sy-server", server_thread, self);
 
@@ -1189,6 +1387,7 @@ sy_server_finalize (GObject *object)
 
   g_clear_pointer (&self->bind_address, g_free);
   g_clear_pointer (&self->protocols, g_ptr_array_unref);
+  g_clear_object (&self->bench);
   g_clear_pointer (&self->owner_context, g_main_context_unref);
   g_clear_object (&self->connections_model);
   g_clear_pointer (&self->infos, g_hash_table_unref);
@@ -1229,6 +1428,10 @@ sy_server_get_property (GObject    *object,
 
     case PROP_PING_INTERVAL:
       g_value_set_uint (value, self->ping_interval);
+      break;
+
+    case PROP_DEFAULT_ROLE:
+      g_value_set_int (value, self->default_role);
       break;
 
     case PROP_RUNNING:
@@ -1279,6 +1482,10 @@ sy_server_set_property (GObject      *object,
       self->ping_interval = g_value_get_uint (value);
       break;
 
+    case PROP_DEFAULT_ROLE:
+      self->default_role = g_value_get_int (value);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1319,6 +1526,18 @@ sy_server_class_init (SyServerClass *klass)
                        0, 3600, SY_SERVER_DEFAULT_PING_INTERVAL,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * SyServer:default-role:
+   *
+   * The role (a #SyRole) every connection gets. Until role tokens arrive
+   * this is how a deployment chooses between a watch-only and a control
+   * server; the server only listens on loopback unless told otherwise.
+   */
+  properties[PROP_DEFAULT_ROLE] =
+    g_param_spec_int ("default-role", NULL, NULL,
+                      SY_ROLE_NONE, SY_ROLE_CONTROL, SY_ROLE_CONTROL,
+                      (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
   properties[PROP_RUNNING] =
     g_param_spec_boolean ("running", NULL, NULL,
                           FALSE,
@@ -1336,6 +1555,7 @@ sy_server_init (SyServer *self)
   self->max_connections = SY_SERVER_DEFAULT_MAX_CONNECTIONS;
   self->max_message_size = SY_SERVER_DEFAULT_MAX_MESSAGE_SIZE;
   self->ping_interval = SY_SERVER_DEFAULT_PING_INTERVAL;
+  self->default_role = SY_ROLE_CONTROL;
   self->protocols = g_ptr_array_new_with_free_func (g_object_unref);
   self->connections_model = g_list_store_new (SY_TYPE_CONNECTION_INFO);
   self->infos = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
@@ -1351,4 +1571,70 @@ SyServer *
 sy_server_new (void)
 {
   return g_object_new (SY_TYPE_SERVER, NULL);
+}
+
+/**
+ * sy_server_set_bench:
+ * @self: a #SyServer
+ * @bench: (nullable): the simulated bench
+ *
+ * The server starts and stops the bench on its own thread and serves its
+ * history at `/api/history`. Only while stopped.
+ */
+void
+sy_server_set_bench (SyServer *self,
+                     SyBench  *bench)
+{
+  g_return_if_fail (SY_IS_SERVER (self));
+  g_return_if_fail (!bench || SY_IS_BENCH (bench));
+  g_return_if_fail (!self->running);
+
+  g_set_object (&self->bench, bench);
+}
+
+/**
+ * sy_server_get_bench:
+ * @self: a #SyServer
+ *
+ * Returns: (transfer none) (nullable): the bench
+ */
+SyBench *
+sy_server_get_bench (SyServer *self)
+{
+  g_return_val_if_fail (SY_IS_SERVER (self), NULL);
+  return self->bench;
+}
+
+/**
+ * sy_server_install_bench:
+ * @self: a #SyServer
+ * @bench: the simulated bench
+ * @audit: where control actions are recorded
+ *
+ * Sets the bench and registers the sensor, relay, display and log
+ * subprotocols that serve it.
+ */
+void
+sy_server_install_bench (SyServer *self,
+                         SyBench  *bench,
+                         SyAudit  *audit)
+{
+  SySubprotocol *protocols[4];
+
+  g_return_if_fail (SY_IS_SERVER (self));
+  g_return_if_fail (SY_IS_BENCH (bench));
+  g_return_if_fail (SY_IS_AUDIT (audit));
+
+  sy_server_set_bench (self, bench);
+
+  protocols[0] = sy_sensor_protocol_new (bench);
+  protocols[1] = sy_relay_protocol_new (bench, audit);
+  protocols[2] = sy_display_protocol_new (audit);
+  protocols[3] = sy_log_protocol_new ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (protocols); i++)
+    {
+      sy_server_add_subprotocol (self, protocols[i]);
+      g_object_unref (protocols[i]);
+    }
 }

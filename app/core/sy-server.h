@@ -8,6 +8,8 @@
 
 #include <gio/gio.h>
 
+#include "sy-audit.h"
+#include "sy-bench.h"
 #include "sy-subprotocol.h"
 #include "sy-types.h"
 
@@ -34,6 +36,12 @@ guint       sy_server_get_port              (SyServer       *self);
 char       *sy_server_dup_uri               (SyServer       *self);
 GListModel *sy_server_get_connections       (SyServer       *self);
 guint       sy_server_get_n_connections     (SyServer       *self);
+void        sy_server_set_bench             (SyServer       *self,
+                                             SyBench        *bench);
+SyBench    *sy_server_get_bench             (SyServer       *self);
+void        sy_server_install_bench         (SyServer       *self,
+                                             SyBench        *bench,
+                                             SyAudit        *audit);
 void        sy_server_close_connection      (SyServer       *self,
                                              guint64         id,
                                              gushort         code,

@@ -23,6 +23,8 @@
  *    without a close frame. Instead the guard discards the frame, emits
  *    ::violation so the owner closes with 1009, and from then on passes
  *    only the peer's close frame, so the closing handshake stays clean.
+ *    Control frames over 125 bytes or fragmented, and lengths with the top
+ *    bit set, get the same treatment with 1002.
  *  - it counts wire bytes in both directions, the data frames written (so
  *    the owner knows its queue depth) and when the last ping went out (for
  *    round-trip times from libsoup's ::pong).
@@ -175,9 +177,27 @@ decide_incoming (SyWireGuard  *self,
   if (self->violated)
     return opcode == 0x8;
 
-  /* Control frames are libsoup's to validate (≤ 125 bytes, not fragmented). */
+  /* RFC 6455 §5.2: a 64-bit length has its top bit clear. */
+  if (length > G_MAXINT64)
+    {
+      sy_wire_guard_violate (self, 1002, g_strdup ("Protocol error: invalid frame length"));
+      return FALSE;
+    }
+
+  /* §5.5: control frames carry at most 125 bytes and are never fragmented.
+   * libsoup 3.2 drops the stream without a close frame when such a frame
+   * claims more than its payload limit, so the guard answers it. */
   if (opcode & 0x8)
-    return TRUE;
+    {
+      if (length > 125 || !(scan->header[0] & 0x80))
+        {
+          sy_wire_guard_violate (self, 1002,
+                                 g_strdup ("Protocol error: control frames are at most 125 bytes "
+                                           "and never fragmented"));
+          return FALSE;
+        }
+      return TRUE;
+    }
 
   if (opcode != 0x0)
     scan->message_size = 0;

@@ -1,0 +1,166 @@
+/* sy-audit.c
+ *
+ * Copyright 2026 The Switchyard developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "sy-audit"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sy-audit.h"
+#include "sy-connection.h"
+
+/*
+ * The audit log: one JSON object per line, appended, never rewritten:
+ *
+ *   {"t":"2026-11-25T14:03:07.123456Z","connection":3,"peer":"127.0.0.1:51234",
+ *    "role":"control","protocol":"switchyard.relay.v1",
+ *    "command":{"type":"set","id":7,"relay":"heater","on":true},"result":"ok"}
+ *
+ * Each line goes out in a single write(2) on an O_APPEND descriptor, so a
+ * crash leaves at worst a missing last line, never a torn one in the middle.
+ */
+
+struct _SyAudit
+{
+  GObject  parent_instance;
+
+  char    *path;
+  int      fd;
+};
+
+G_DEFINE_FINAL_TYPE (SyAudit, sy_audit, G_TYPE_OBJECT)
+
+static void
+sy_audit_finalize (GObject *object)
+{
+  SyAudit *self = (SyAudit *)object;
+
+  if (self->fd >= 0)
+    close (self->fd);
+  g_clear_pointer (&self->path, g_free);
+
+  G_OBJECT_CLASS (sy_audit_parent_class)->finalize (object);
+}
+
+static void
+sy_audit_class_init (SyAuditClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = sy_audit_finalize;
+}
+
+static void
+sy_audit_init (SyAudit *self)
+{
+  self->fd = -1;
+}
+
+/**
+ * sy_audit_new:
+ * @path: (nullable): the log file; %NULL keeps no audit log
+ *
+ * Returns: (transfer full): a new #SyAudit
+ */
+SyAudit *
+sy_audit_new (const char *path)
+{
+  SyAudit *self = g_object_new (SY_TYPE_AUDIT, NULL);
+
+  if (path != NULL)
+    {
+      g_autofree char *dir = g_path_get_dirname (path);
+
+      self->path = g_strdup (path);
+      g_mkdir_with_parents (dir, 0700);
+      self->fd = g_open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+      if (self->fd < 0)
+        g_message ("Cannot open the audit log %s: %s", path, g_strerror (errno));
+    }
+
+  return self;
+}
+
+const char *
+sy_audit_get_path (SyAudit *self)
+{
+  g_return_val_if_fail (SY_IS_AUDIT (self), NULL);
+  return self->path;
+}
+
+/**
+ * sy_audit_record:
+ * @self: a #SyAudit
+ * @connection: who
+ * @command: (nullable): what they sent
+ * @result: "ok" or an error code
+ *
+ * Appends one line.
+ */
+void
+sy_audit_record (SyAudit      *self,
+                 SyConnection *connection,
+                 JsonObject   *command,
+                 const char   *result)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *time = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (SY_IS_AUDIT (self));
+  g_return_if_fail (SY_IS_CONNECTION (connection));
+
+  time = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%fZ");
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "t");
+  json_builder_add_string_value (builder, time);
+  json_builder_set_member_name (builder, "connection");
+  json_builder_add_int_value (builder, sy_connection_get_id (connection));
+  json_builder_set_member_name (builder, "peer");
+  json_builder_add_string_value (builder, sy_connection_get_peer (connection));
+  json_builder_set_member_name (builder, "role");
+  json_builder_add_string_value (builder, sy_role_to_string (sy_connection_get_role (connection)));
+  json_builder_set_member_name (builder, "protocol");
+  json_builder_add_string_value (builder, sy_connection_get_subprotocol (connection));
+  json_builder_set_member_name (builder, "command");
+  if (command != NULL)
+    {
+      JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+      json_node_set_object (node, command);
+      json_builder_add_value (builder, node);
+    }
+  else
+    {
+      json_builder_add_null_value (builder);
+    }
+  json_builder_set_member_name (builder, "result");
+  json_builder_add_string_value (builder, result);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  text = json_to_string (root, FALSE);
+  line = g_strconcat (text, "\n", NULL);
+
+  sy_connection_log (connection, G_LOG_LEVEL_INFO, "audit: %s", text);
+
+  if (self->fd >= 0)
+    {
+      gsize len = strlen (line);
+      gssize written = write (self->fd, line, len);
+
+      if (written != (gssize) len)
+        g_message ("Cannot append to the audit log %s: %s", self->path,
+                   written < 0 ? g_strerror (errno) : "short write");
+    }
+}

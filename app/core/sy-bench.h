@@ -1,0 +1,183 @@
+/* sy-bench.h
+ *
+ * Copyright 2026 The Switchyard developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sy-types.h"
+
+G_BEGIN_DECLS
+
+#define SY_TYPE_BENCH (sy_bench_get_type ())
+
+G_DECLARE_FINAL_TYPE (SyBench, sy_bench, SY, BENCH, GObject)
+
+#define SY_BENCH_N_SENSORS          6
+#define SY_BENCH_N_RELAYS           8
+#define SY_BENCH_MIN_TICK_HZ        1
+#define SY_BENCH_MAX_TICK_HZ        1000
+#define SY_BENCH_DEFAULT_TICK_HZ    20
+#define SY_BENCH_PULSE_MIN_MS       10
+#define SY_BENCH_PULSE_MAX_MS       60000
+#define SY_BENCH_NAME_MAX_CHARS     64
+#define SY_BENCH_HISTORY_SECONDS    3600
+#define SY_BENCH_STALE_AFTER_MS     2000
+#define SY_BENCH_DEFAULT_ACTUATION_MS 80
+#define SY_BENCH_DEFAULT_TIMEOUT_MS 2000
+
+#define SY_BENCH_ERROR (sy_bench_error_quark ())
+
+typedef enum
+{
+  SY_BENCH_ERROR_NOT_FOUND,
+  SY_BENCH_ERROR_INVALID,
+  SY_BENCH_ERROR_INTERLOCK,
+  SY_BENCH_ERROR_TIMEOUT,
+} SyBenchError;
+
+/* Sensor and relay indices; ids are in the specs. */
+typedef enum
+{
+  SY_SENSOR_TEMPERATURE,
+  SY_SENSOR_HUMIDITY,
+  SY_SENSOR_PRESSURE,
+  SY_SENSOR_LIGHT,
+  SY_SENSOR_VOLTAGE,
+  SY_SENSOR_CURRENT,
+} SySensor;
+
+typedef enum
+{
+  SY_RELAY_HEATER,
+  SY_RELAY_FAN,
+  SY_RELAY_LAMP,
+  SY_RELAY_PUMP,
+  SY_RELAY_COOLER,
+  SY_RELAY_VALVE,
+  SY_RELAY_SIREN,
+  SY_RELAY_AUX,
+} SyRelay;
+
+typedef struct
+{
+  const char *id;
+  const char *name;
+  const char *unit;
+  double      min;
+  double      max;
+} SySensorSpec;
+
+typedef struct
+{
+  guint64  seq;
+  gint64   t_ms;
+  double   values[SY_BENCH_N_SENSORS];
+  gboolean stale[SY_BENCH_N_SENSORS];
+} SyReading;
+
+typedef struct
+{
+  guint       index;
+  const char *id;
+  const char *name;
+  gboolean    on;
+  gboolean    pending;
+  gboolean    target;
+  gboolean    stuck;
+  guint       max_on_ms;
+  int         safe_default;
+  gint64      changed_ms;
+  const char *interlock;
+} SyRelayState;
+
+/**
+ * SyRelayDone:
+ * @bench: the bench
+ * @relay: the relay's index
+ * @error: (nullable): why the command failed (%SY_BENCH_ERROR_TIMEOUT), or %NULL
+ * @user_data: closure data
+ *
+ * Called exactly once per accepted command, never from inside the call that
+ * accepted it: when the device confirmed (sy_bench_get_relay() then holds
+ * the confirmed state) or when it did not answer in time.
+ */
+typedef void (*SyRelayDone) (SyBench      *bench,
+                             guint         relay,
+                             const GError *error,
+                             gpointer      user_data);
+
+GQuark               sy_bench_error_quark          (void);
+const SySensorSpec  *sy_bench_get_sensor_spec      (guint          sensor);
+int                  sy_bench_find_sensor          (const char    *id);
+
+SyBench             *sy_bench_new                  (guint64        seed,
+                                                    const char    *state_dir);
+gboolean             sy_bench_load                 (SyBench       *self,
+                                                    GError       **error);
+gboolean             sy_bench_save                 (SyBench       *self,
+                                                    GError       **error);
+void                 sy_bench_set_clock            (SyBench       *self,
+                                                    gint64         epoch_ms);
+gint64               sy_bench_get_clock            (SyBench       *self);
+void                 sy_bench_start                (SyBench       *self);
+void                 sy_bench_stop                 (SyBench       *self);
+void                 sy_bench_step                 (SyBench       *self,
+                                                    gint64         dt_ms);
+guint                sy_bench_get_tick_hz          (SyBench       *self);
+void                 sy_bench_set_tick_hz          (SyBench       *self,
+                                                    guint          tick_hz);
+const SyReading     *sy_bench_get_reading          (SyBench       *self);
+void                 sy_bench_set_sensor_dropout   (SyBench       *self,
+                                                    guint          sensor,
+                                                    gboolean       dropout);
+void                 sy_bench_get_history          (SyBench       *self,
+                                                    guint          sensor,
+                                                    guint          seconds,
+                                                    GArray        *t_ms,
+                                                    GArray        *values);
+
+int                  sy_bench_find_relay           (SyBench       *self,
+                                                    const char    *id);
+const SyRelayState  *sy_bench_get_relay            (SyBench       *self,
+                                                    guint          relay);
+gboolean             sy_bench_relay_set            (SyBench       *self,
+                                                    guint          relay,
+                                                    gboolean       on,
+                                                    SyRelayDone    done,
+                                                    gpointer       user_data,
+                                                    GError       **error);
+gboolean             sy_bench_relay_toggle         (SyBench       *self,
+                                                    guint          relay,
+                                                    SyRelayDone    done,
+                                                    gpointer       user_data,
+                                                    GError       **error);
+gboolean             sy_bench_relay_pulse          (SyBench       *self,
+                                                    guint          relay,
+                                                    guint          ms,
+                                                    SyRelayDone    done,
+                                                    gpointer       user_data,
+                                                    GError       **error);
+gboolean             sy_bench_relay_rename         (SyBench       *self,
+                                                    guint          relay,
+                                                    const char    *name,
+                                                    GError       **error);
+void                 sy_bench_relay_set_stuck      (SyBench       *self,
+                                                    guint          relay,
+                                                    gboolean       stuck);
+void                 sy_bench_relay_set_safe_default (SyBench     *self,
+                                                    guint          relay,
+                                                    int            safe_default);
+void                 sy_bench_relay_set_max_on     (SyBench       *self,
+                                                    guint          relay,
+                                                    guint          max_on_ms);
+void                 sy_bench_set_actuation_delay  (SyBench       *self,
+                                                    guint          ms);
+void                 sy_bench_set_command_timeout  (SyBench       *self,
+                                                    guint          ms);
+void                 sy_bench_cancel_pending       (SyBench       *self);
+
+G_END_DECLS

@@ -1,0 +1,356 @@
+/* sy-relay-protocol.c
+ *
+ * Copyright 2026 The Switchyard developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "sy-relay"
+
+#include "config.h"
+
+#include "sy-connection.h"
+#include "sy-relay-protocol.h"
+
+/*
+ * switchyard.relay.v1: the relays, then every change to every client.
+ *
+ * A command goes to the bench, which broadcasts the relay as pending at
+ * once and as confirmed when the (simulated) device answers; only then does
+ * the commanding client get its ack, carrying the confirmed state. Every
+ * command and refusal is in the audit log.
+ */
+
+struct _SyRelayProtocol
+{
+  SyJsonProtocol  parent_instance;
+
+  /* Owned */
+  SyBench        *bench;
+  SyAudit        *audit;
+};
+
+G_DEFINE_FINAL_TYPE (SyRelayProtocol, sy_relay_protocol, SY_TYPE_JSON_PROTOCOL)
+
+typedef struct
+{
+  SyRelayProtocol *protocol;
+  SyConnection    *connection;
+  JsonNode        *id;
+  JsonObject      *command;
+} Pending;
+
+static void
+pending_free (Pending *pending)
+{
+  g_object_unref (pending->protocol);
+  g_object_unref (pending->connection);
+  json_node_unref (pending->id);
+  json_object_unref (pending->command);
+  g_free (pending);
+}
+
+/**
+ * sy_relay_state_to_json:
+ * @state: a relay
+ *
+ * Returns: (transfer full): the relay as the wire shows it
+ */
+JsonNode *
+sy_relay_state_to_json (const SyRelayState *state)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  json_object_set_string_member (object, "id", state->id);
+  json_object_set_string_member (object, "name", state->name);
+  json_object_set_boolean_member (object, "on", state->on);
+  json_object_set_boolean_member (object, "pending", state->pending);
+  json_object_set_boolean_member (object, "target", state->pending ? state->target : state->on);
+  json_object_set_boolean_member (object, "stuck", state->stuck);
+  json_object_set_int_member (object, "max_on_ms", state->max_on_ms);
+  json_object_set_int_member (object, "safe_default", state->safe_default);
+  json_object_set_int_member (object, "changed", state->changed_ms);
+  if (state->interlock != NULL)
+    json_object_set_string_member (object, "interlock", state->interlock);
+  else
+    json_object_set_null_member (object, "interlock");
+  json_node_set_object (node, object);
+
+  return node;
+}
+
+static void
+on_relay_changed (SyBench         *bench,
+                  guint            index,
+                  const char      *reason,
+                  SyRelayProtocol *self)
+{
+  GPtrArray *connections = sy_json_protocol_get_connections (SY_JSON_PROTOCOL (self));
+  g_autoptr(JsonObject) object = json_object_new ();
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+  g_autofree char *text = NULL;
+
+  json_object_set_string_member (object, "type", "relay");
+  json_object_set_member (object, "relay", sy_relay_state_to_json (sy_bench_get_relay (bench, index)));
+  json_object_set_string_member (object, "reason", reason ? reason : "");
+  json_node_set_object (root, object);
+  text = json_to_string (root, FALSE);
+
+  for (guint i = 0; i < connections->len; i++)
+    sy_connection_send_text (g_ptr_array_index (connections, i), text);
+}
+
+static void
+sy_relay_protocol_welcome (SyJsonProtocol *protocol,
+                           SyConnection   *connection)
+{
+  SyRelayProtocol *self = SY_RELAY_PROTOCOL (protocol);
+  g_autoptr(JsonObject) object = json_object_new ();
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+  JsonArray *relays = json_array_new ();
+
+  for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
+    json_array_add_element (relays, sy_relay_state_to_json (sy_bench_get_relay (self->bench, i)));
+
+  json_object_set_string_member (object, "type", "relays");
+  json_object_set_array_member (object, "relays", relays);
+  json_node_set_object (root, object);
+  sy_json_protocol_send_node (connection, root);
+}
+
+static void
+command_done (SyBench      *bench,
+              guint         relay,
+              const GError *error,
+              gpointer      user_data)
+{
+  Pending *pending = user_data;
+  SyJsonProtocol *protocol = SY_JSON_PROTOCOL (pending->protocol);
+
+  if (error == NULL)
+    {
+      sy_audit_record (pending->protocol->audit, pending->connection, pending->command, "ok");
+      sy_json_protocol_send_ack (protocol, pending->connection, pending->id, "relay",
+                                 sy_relay_state_to_json (sy_bench_get_relay (bench, relay)));
+    }
+  else if (g_error_matches (error, SY_BENCH_ERROR, SY_BENCH_ERROR_TIMEOUT))
+    {
+      sy_audit_record (pending->protocol->audit, pending->connection, pending->command, SY_ERROR_TIMEOUT);
+      sy_json_protocol_send_error (protocol, pending->connection, pending->id, SY_ERROR_TIMEOUT,
+                                   "%s", error->message);
+    }
+  else
+    {
+      sy_audit_record (pending->protocol->audit, pending->connection, pending->command, "cancelled");
+    }
+
+  pending_free (pending);
+}
+
+static const char *
+error_code_for (const GError *error)
+{
+  if (g_error_matches (error, SY_BENCH_ERROR, SY_BENCH_ERROR_INTERLOCK))
+    return SY_ERROR_INTERLOCK;
+  if (g_error_matches (error, SY_BENCH_ERROR, SY_BENCH_ERROR_NOT_FOUND))
+    return SY_ERROR_UNKNOWN_RELAY;
+  if (g_error_matches (error, SY_BENCH_ERROR, SY_BENCH_ERROR_TIMEOUT))
+    return SY_ERROR_TIMEOUT;
+  return SY_ERROR_BAD_REQUEST;
+}
+
+static gboolean
+member_is (JsonObject *object,
+           const char *member,
+           GType       type)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
+}
+
+static void
+refuse (SyRelayProtocol *self,
+        SyConnection    *connection,
+        JsonObject      *command,
+        JsonNode        *id,
+        const char      *code,
+        const char      *message)
+{
+  sy_audit_record (self->audit, connection, command, code);
+  sy_json_protocol_send_error (SY_JSON_PROTOCOL (self), connection, id, code, "%s", message);
+}
+
+static void
+sy_relay_protocol_command (SyJsonProtocol *protocol,
+                           SyConnection   *connection,
+                           const char     *type,
+                           JsonObject     *command,
+                           JsonNode       *id)
+{
+  SyRelayProtocol *self = SY_RELAY_PROTOCOL (protocol);
+  g_autoptr(GError) error = NULL;
+  const char *relay_id;
+  Pending *pending;
+  gboolean accepted;
+  int relay;
+
+  if (g_strcmp0 (type, "set") != 0 && g_strcmp0 (type, "toggle") != 0 &&
+      g_strcmp0 (type, "pulse") != 0 && g_strcmp0 (type, "rename") != 0)
+    {
+      sy_json_protocol_send_error (protocol, connection, id, SY_ERROR_UNKNOWN_TYPE,
+                                   "Unknown type \"%s\": %s takes set, toggle, pulse and rename",
+                                   type, SY_RELAY_PROTOCOL_NAME);
+      return;
+    }
+
+  if (sy_connection_get_role (connection) < SY_ROLE_CONTROL)
+    {
+      refuse (self, connection, command, id, SY_ERROR_FORBIDDEN,
+              "Commanding relays needs the control role; this connection has the view role");
+      return;
+    }
+
+  if (!member_is (command, "relay", G_TYPE_STRING))
+    {
+      refuse (self, connection, command, id, SY_ERROR_BAD_REQUEST, "\"relay\" must be a relay id");
+      return;
+    }
+
+  relay_id = json_object_get_string_member (command, "relay");
+  relay = sy_bench_find_relay (self->bench, relay_id);
+  if (relay < 0)
+    {
+      g_autofree char *message = g_strdup_printf ("Unknown relay \"%s\"", relay_id);
+      refuse (self, connection, command, id, SY_ERROR_UNKNOWN_RELAY, message);
+      return;
+    }
+
+  if (g_strcmp0 (type, "set") == 0 && !member_is (command, "on", G_TYPE_BOOLEAN))
+    {
+      refuse (self, connection, command, id, SY_ERROR_BAD_REQUEST, "\"on\" must be true or false");
+      return;
+    }
+
+  if (g_strcmp0 (type, "pulse") == 0 && !member_is (command, "ms", G_TYPE_INT64))
+    {
+      g_autofree char *message = g_strdup_printf ("\"ms\" must be a whole number of milliseconds "
+                                                  "from %d to %d",
+                                                  SY_BENCH_PULSE_MIN_MS, SY_BENCH_PULSE_MAX_MS);
+      refuse (self, connection, command, id, SY_ERROR_BAD_REQUEST, message);
+      return;
+    }
+
+  if (g_strcmp0 (type, "rename") == 0)
+    {
+      if (!member_is (command, "name", G_TYPE_STRING))
+        {
+          refuse (self, connection, command, id, SY_ERROR_BAD_REQUEST, "\"name\" must be a string");
+          return;
+        }
+      if (!sy_bench_relay_rename (self->bench, relay, json_object_get_string_member (command, "name"), &error))
+        {
+          refuse (self, connection, command, id, error_code_for (error), error->message);
+          return;
+        }
+      sy_audit_record (self->audit, connection, command, "ok");
+      sy_json_protocol_send_ack (protocol, connection, id, "relay",
+                                 sy_relay_state_to_json (sy_bench_get_relay (self->bench, relay)));
+      return;
+    }
+
+  pending = g_new0 (Pending, 1);
+  pending->protocol = g_object_ref (self);
+  pending->connection = g_object_ref (connection);
+  pending->id = json_node_copy (id);
+  pending->command = json_object_ref (command);
+
+  if (g_strcmp0 (type, "set") == 0)
+    {
+      accepted = sy_bench_relay_set (self->bench, relay, json_object_get_boolean_member (command, "on"),
+                                     command_done, pending, &error);
+    }
+  else if (g_strcmp0 (type, "toggle") == 0)
+    {
+      accepted = sy_bench_relay_toggle (self->bench, relay, command_done, pending, &error);
+    }
+  else
+    {
+      gint64 ms = json_object_get_int_member (command, "ms");
+
+      if (ms < SY_BENCH_PULSE_MIN_MS || ms > SY_BENCH_PULSE_MAX_MS)
+        {
+          accepted = FALSE;
+          g_set_error (&error, SY_BENCH_ERROR, SY_BENCH_ERROR_INVALID,
+                       "\"ms\" must be from %d to %d, not %" G_GINT64_FORMAT,
+                       SY_BENCH_PULSE_MIN_MS, SY_BENCH_PULSE_MAX_MS, ms);
+        }
+      else
+        {
+          accepted = sy_bench_relay_pulse (self->bench, relay, (guint) ms, command_done, pending, &error);
+        }
+    }
+
+  if (!accepted)
+    {
+      refuse (self, connection, command, id, error_code_for (error), error->message);
+      pending_free (pending);
+    }
+}
+
+static void
+sy_relay_protocol_dispose (GObject *object)
+{
+  SyRelayProtocol *self = (SyRelayProtocol *)object;
+
+  if (self->bench != NULL)
+    g_signal_handlers_disconnect_by_data (self->bench, self);
+  g_clear_object (&self->bench);
+  g_clear_object (&self->audit);
+
+  G_OBJECT_CLASS (sy_relay_protocol_parent_class)->dispose (object);
+}
+
+static void
+sy_relay_protocol_class_init (SyRelayProtocolClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  SyJsonProtocolClass *json_class = SY_JSON_PROTOCOL_CLASS (klass);
+
+  object_class->dispose = sy_relay_protocol_dispose;
+
+  json_class->welcome = sy_relay_protocol_welcome;
+  json_class->command = sy_relay_protocol_command;
+}
+
+static void
+sy_relay_protocol_init (SyRelayProtocol *self)
+{
+}
+
+/**
+ * sy_relay_protocol_new:
+ * @bench: the bench whose relays to drive
+ * @audit: where control actions are recorded
+ *
+ * Returns: (transfer full): switchyard.relay.v1
+ */
+SySubprotocol *
+sy_relay_protocol_new (SyBench *bench,
+                       SyAudit *audit)
+{
+  SyRelayProtocol *self;
+
+  g_return_val_if_fail (SY_IS_BENCH (bench), NULL);
+  g_return_val_if_fail (SY_IS_AUDIT (audit), NULL);
+
+  self = g_object_new (SY_TYPE_RELAY_PROTOCOL,
+                       "name", SY_RELAY_PROTOCOL_NAME,
+                       "role", SY_ROLE_VIEW,
+                       NULL);
+  self->bench = g_object_ref (bench);
+  self->audit = g_object_ref (audit);
+  g_signal_connect (bench, "relay-changed", G_CALLBACK (on_relay_changed), self);
+
+  return SY_SUBPROTOCOL (self);
+}
