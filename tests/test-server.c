@@ -392,7 +392,8 @@ test_connection_model (void)
   g_signal_connect (info, "notify", G_CALLBACK (on_info_notify), &n_notifies);
   g_assert_cmpuint (sy_connection_info_get_id (info), >, 0);
   g_assert_cmpstr (sy_connection_info_get_subprotocol (info), ==, "switchyard.echo.v1");
-  g_assert_cmpint (sy_connection_info_get_role (info), ==, SY_ROLE_VIEW);
+  /* The role the server grants, until tokens say otherwise. */
+  g_assert_cmpint (sy_connection_info_get_role (info), ==, SY_ROLE_CONTROL);
   g_assert_null (sy_connection_info_get_origin (info));
   g_assert_cmpint (sy_connection_info_get_connected_since (info), >=, before);
   g_assert_cmpint (sy_connection_info_get_connected_since (info), <=, g_get_real_time ());
