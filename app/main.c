@@ -32,6 +32,7 @@ typedef struct
   int       max_connections;
   gint64    max_message_size;
   int       ping_interval;
+  int       tick_hz;
 } Options;
 
 static gboolean
@@ -112,6 +113,14 @@ check_options (const Options  *options,
       return FALSE;
     }
 
+  if (options->tick_hz < SY_BENCH_MIN_TICK_HZ || options->tick_hz > SY_BENCH_MAX_TICK_HZ)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--tick-hz must be between %d and %d, not %d",
+                   SY_BENCH_MIN_TICK_HZ, SY_BENCH_MAX_TICK_HZ, options->tick_hz);
+      return FALSE;
+    }
+
   if (options->seed != NULL &&
       !g_ascii_string_to_unsigned (options->seed, 10, 0, G_MAXUINT64, NULL, NULL))
     {
@@ -141,6 +150,7 @@ main (int   argc,
     .max_connections = SY_SERVER_DEFAULT_MAX_CONNECTIONS,
     .max_message_size = SY_SERVER_DEFAULT_MAX_MESSAGE_SIZE,
     .ping_interval = SY_SERVER_DEFAULT_PING_INTERVAL,
+    .tick_hz = SY_BENCH_DEFAULT_TICK_HZ,
   };
   const GOptionEntry entries[] = {
     { "headless", 0, 0, G_OPTION_ARG_NONE, &options.headless,
@@ -159,6 +169,8 @@ main (int   argc,
       N_("Largest message a client may send, in bytes"), N_("BYTES") },
     { "ping-interval", 0, 0, G_OPTION_ARG_INT, &options.ping_interval,
       N_("Seconds between pings to each client (0 = off)"), N_("SECONDS") },
+    { "tick-hz", 0, 0, G_OPTION_ARG_INT, &options.tick_hz,
+      N_("Simulated sensor sample rate, 1 to 1000 per second"), N_("HZ") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &options.version,
       N_("Print the version and exit"), NULL },
     { NULL }
@@ -220,6 +232,7 @@ main (int   argc,
     seed = ((guint64) g_random_int () << 32) | g_random_int ();
 
   bench = sy_bench_new (seed, state_dir);
+  sy_bench_set_tick_hz (bench, options.tick_hz);
   if (!sy_bench_load (bench, &error))
     {
       g_printerr ("switchyard: cannot use the state directory %s: %s\n", state_dir, error->message);
