@@ -247,6 +247,95 @@ sy_json_protocol_close (SySubprotocol *protocol,
   g_ptr_array_remove_fast (priv->connections, connection);
 }
 
+/**
+ * sy_json_command_parse:
+ * @data: (array length=len): the text of a message
+ * @len: its length in bytes
+ * @id_out: (out) (transfer full) (nullable): the command's id, when one
+ *   could be read, even if the command is otherwise bad
+ * @error_code: (out) (transfer none): on failure, the wire error code
+ * @error: return location for a #GError with the readable message
+ *
+ * Checks the shape every command shares: a JSON object with a string
+ * "type" and an "id" that is a string or an integer. Pure: no connection,
+ * no state, so it can be fuzzed on its own.
+ *
+ * Returns: (transfer full) (nullable): the command object, or %NULL
+ */
+JsonObject *
+sy_json_command_parse (const char  *data,
+                       gsize        len,
+                       JsonNode   **id_out,
+                       const char **error_code,
+                       GError     **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GError) local_error = NULL;
+  JsonObject *object;
+  JsonNode *id;
+  JsonNode *type;
+
+  g_return_val_if_fail (data != NULL || len == 0, NULL);
+  g_return_val_if_fail (id_out != NULL, NULL);
+  g_return_val_if_fail (error_code != NULL, NULL);
+
+  *id_out = NULL;
+  *error_code = NULL;
+
+  if (len == 0 || memchr (data, '\0', len) != NULL ||
+      !g_utf8_validate (data, len, NULL) ||
+      !json_parser_load_from_data (parser, data, len, &local_error))
+    {
+      *error_code = SY_ERROR_BAD_JSON;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "The message is not valid JSON%s%s",
+                   local_error ? ": " : "", local_error ? local_error->message : "");
+      return NULL;
+    }
+
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      *error_code = SY_ERROR_BAD_REQUEST;
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "A message must be a JSON object");
+      return NULL;
+    }
+
+  object = json_node_get_object (json_parser_get_root (parser));
+  id = json_object_get_member (object, "id");
+
+  /* An id is a string or an integer, so the answer can carry it back. */
+  if (id != NULL &&
+      !(JSON_NODE_HOLDS_VALUE (id) &&
+        (json_node_get_value_type (id) == G_TYPE_STRING ||
+         json_node_get_value_type (id) == G_TYPE_INT64)))
+    {
+      *error_code = SY_ERROR_BAD_REQUEST;
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "\"id\" must be a string or an integer");
+      return NULL;
+    }
+
+  if (id != NULL)
+    *id_out = json_node_copy (id);
+
+  type = json_object_get_member (object, "type");
+  if (type == NULL || !JSON_NODE_HOLDS_VALUE (type) || json_node_get_value_type (type) != G_TYPE_STRING)
+    {
+      *error_code = SY_ERROR_BAD_REQUEST;
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "A message needs a \"type\" string");
+      return NULL;
+    }
+
+  if (id == NULL)
+    {
+      *error_code = SY_ERROR_BAD_REQUEST;
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "A command needs an \"id\" (a string or an integer) to answer to");
+      return NULL;
+    }
+
+  return json_object_ref (object);
+}
+
 static void
 sy_json_protocol_message (SySubprotocol         *protocol,
                           SyConnection          *connection,
@@ -255,11 +344,10 @@ sy_json_protocol_message (SySubprotocol         *protocol,
 {
   SyJsonProtocol *self = SY_JSON_PROTOCOL (protocol);
   ConnectionState *state = sy_connection_get_protocol_data (connection);
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(JsonNode) id = NULL;
   g_autoptr(GError) error = NULL;
-  JsonObject *object;
-  JsonNode *id;
-  const char *command_type;
+  const char *error_code = NULL;
   gsize len;
   const char *data;
 
@@ -272,50 +360,12 @@ sy_json_protocol_message (SySubprotocol         *protocol,
     }
 
   data = g_bytes_get_data (payload, &len);
-  if (len == 0 || memchr (data, '\0', len) != NULL ||
-      !json_parser_load_from_data (parser, data, len, &error))
+  object = sy_json_command_parse (data, len, &id, &error_code, &error);
+  if (object == NULL)
     {
-      sy_json_protocol_send_error (self, connection, NULL, SY_ERROR_BAD_JSON,
-                                   "The message is not valid JSON%s%s",
-                                   error ? ": " : "", error ? error->message : "");
-      return;
-    }
-
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      sy_json_protocol_send_error (self, connection, NULL, SY_ERROR_BAD_REQUEST,
-                                   "A message must be a JSON object");
-      return;
-    }
-
-  object = json_node_get_object (json_parser_get_root (parser));
-  id = json_object_get_member (object, "id");
-
-  /* An id is a string or an integer, so the answer can carry it back. */
-  if (id != NULL &&
-      !(JSON_NODE_HOLDS_VALUE (id) &&
-        (json_node_get_value_type (id) == G_TYPE_STRING ||
-         json_node_get_value_type (id) == G_TYPE_INT64)))
-    {
-      sy_json_protocol_send_error (self, connection, NULL, SY_ERROR_BAD_REQUEST,
-                                   "\"id\" must be a string or an integer");
-      return;
-    }
-
-  if (!json_object_has_member (object, "type") ||
-      !JSON_NODE_HOLDS_VALUE (json_object_get_member (object, "type")) ||
-      json_node_get_value_type (json_object_get_member (object, "type")) != G_TYPE_STRING)
-    {
-      sy_json_protocol_send_error (self, connection, id, SY_ERROR_BAD_REQUEST,
-                                   "A message needs a \"type\" string");
-      return;
-    }
-  command_type = json_object_get_string_member (object, "type");
-
-  if (id == NULL)
-    {
-      sy_json_protocol_send_error (self, connection, NULL, SY_ERROR_BAD_REQUEST,
-                                   "A command needs an \"id\" (a string or an integer) to answer to");
+      /* Without a valid type, the id is not trusted to be answered to
+       * unless the parser could read it. */
+      sy_json_protocol_send_error (self, connection, id, error_code, "%s", error->message);
       return;
     }
 
@@ -328,10 +378,12 @@ sy_json_protocol_message (SySubprotocol         *protocol,
     }
 
   if (SY_JSON_PROTOCOL_GET_CLASS (self)->command)
-    SY_JSON_PROTOCOL_GET_CLASS (self)->command (self, connection, command_type, object, id);
+    SY_JSON_PROTOCOL_GET_CLASS (self)->command (self, connection,
+                                                json_object_get_string_member (object, "type"),
+                                                object, id);
   else
     sy_json_protocol_send_error (self, connection, id, SY_ERROR_UNKNOWN_TYPE,
-                                 "Unknown type \"%s\"", command_type);
+                                 "Unknown type \"%s\"", json_object_get_string_member (object, "type"));
 }
 
 static void

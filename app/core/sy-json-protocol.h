@@ -62,6 +62,11 @@ struct _SyJsonProtocolClass
   gpointer _reserved[8];
 };
 
+JsonObject *sy_json_command_parse          (const char     *data,
+                                            gsize           len,
+                                            JsonNode      **id_out,
+                                            const char    **error_code,
+                                            GError        **error);
 void      sy_json_protocol_send_error      (SyJsonProtocol *self,
                                             SyConnection   *connection,
                                             JsonNode       *id,
