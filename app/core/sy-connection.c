@@ -41,6 +41,8 @@ struct _SyConnection
   guint64                  messages_out;
   guint64                  frames_submitted;
   gint64                   rtt;
+  gint64                   last_pong;
+  char                    *token;
   gushort                  close_code;
   SyConnectionStats        published;
   guint                    started : 1;
@@ -99,6 +101,7 @@ sy_connection_finalize (GObject *object)
   g_clear_pointer (&self->label, g_free);
   g_clear_pointer (&self->peer, g_free);
   g_clear_pointer (&self->origin, g_free);
+  g_clear_pointer (&self->token, g_free);
 
   G_OBJECT_CLASS (sy_connection_parent_class)->finalize (object);
 }
@@ -152,9 +155,10 @@ on_pong (SoupWebsocketConnection *websocket,
 {
   gint64 sent = sy_wire_guard_get_last_ping_written (self->guard);
 
+  self->last_pong = g_get_monotonic_time ();
   if (sent > 0)
     {
-      self->rtt = g_get_monotonic_time () - sent;
+      self->rtt = self->last_pong - sent;
         }
 }
 
@@ -672,4 +676,45 @@ sy_connection_poll_stats (SyConnection      *self,
   self->published = *stats;
 
   return TRUE;
+}
+
+/* The token the connection was admitted with, checked again when tokens
+ * rotate or expire. */
+void
+sy_connection_set_token (SyConnection *self,
+                         const char   *token)
+{
+  g_return_if_fail (SY_IS_CONNECTION (self));
+
+  g_free (self->token);
+  self->token = g_strdup (token);
+}
+
+const char *
+sy_connection_get_token (SyConnection *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION (self), NULL);
+  return self->token;
+}
+
+/**
+ * sy_connection_get_unanswered_ping:
+ * @self: a #SyConnection
+ *
+ * Returns: the monotonic time the last ping went out if no pong has come
+ *   back since, else 0
+ */
+gint64
+sy_connection_get_unanswered_ping (SyConnection *self)
+{
+  gint64 ping;
+
+  g_return_val_if_fail (SY_IS_CONNECTION (self), 0);
+
+  if (self->guard == NULL)
+    return 0;
+
+  ping = sy_wire_guard_get_last_ping_written (self->guard);
+
+  return ping > self->last_pong ? ping : 0;
 }

@@ -20,6 +20,7 @@
 #include "sy-relay-protocol.h"
 #include "sy-sensor-protocol.h"
 #include "sy-server.h"
+#include "sy-token.h"
 #include "sy-wire-guard.h"
 
 /*
@@ -38,7 +39,8 @@
 
 #define WEB_RESOURCE_PREFIX "/io/github/switchyard/Switchyard/web"
 /* libsoup 3.2 has no name for it. */
-#define SY_STATUS_UPGRADE_REQUIRED 426
+#define SY_STATUS_UPGRADE_REQUIRED  426
+#define SY_STATUS_TOO_MANY_REQUESTS 429
 
 #define STATS_INTERVAL_MS   250
 #define SHUTDOWN_CLOSE_MS   800
@@ -75,6 +77,12 @@ struct _SyServer
   SyRole         default_role;
   GPtrArray     *protocols;
   SyBench       *bench;
+  SyTokenKeeper *tokens;
+  GStrv          allowed_origins;
+  GTlsCertificate *tls_certificate;
+  guint          request_timeout;
+  guint          pong_timeout;
+  guint          peer_rate;
 
   /* Owner thread */
   GMainContext  *owner_context;
@@ -106,8 +114,17 @@ struct _SyServer
   gint64         started_at;
   GSource       *stats_source;
   GSource       *shutdown_source;
+  GHashTable    *peers;
+  guint          ticks;
   gboolean       stopping;
 };
+
+/* New WebSocket connections a peer address may open: a token bucket. */
+typedef struct
+{
+  double tokens;
+  gint64 at;
+} PeerRate;
 
 G_DEFINE_FINAL_TYPE (SyServer, sy_server, G_TYPE_OBJECT)
 
@@ -119,6 +136,12 @@ enum {
   PROP_MAX_MESSAGE_SIZE,
   PROP_PING_INTERVAL,
   PROP_DEFAULT_ROLE,
+  PROP_TOKEN_KEEPER,
+  PROP_ALLOWED_ORIGINS,
+  PROP_TLS_CERTIFICATE,
+  PROP_REQUEST_TIMEOUT,
+  PROP_PONG_TIMEOUT,
+  PROP_PEER_RATE,
   PROP_RUNNING,
   N_PROPS
 };
@@ -242,12 +265,81 @@ post_stats (SyServer     *self,
   sy_server_post (self, event);
 }
 
+static gboolean prune_peer (gpointer key,
+                            gpointer value,
+                            gpointer user_data);
+
+/* Connections whose token was revoked or has expired since they came in
+ * are closed with 4002; peers that stopped answering pings are dropped. */
+static void
+police_connections (SyServer *self)
+{
+  g_autoptr(GPtrArray) dead = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) revoked = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
+  gint64 now = g_get_monotonic_time ();
+  gboolean check_tokens = self->tokens != NULL && self->ticks % 4 == 0;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->open);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      SyConnection *connection = value;
+      gint64 ping = sy_connection_get_unanswered_ping (connection);
+
+      if (sy_connection_get_state (connection) != SOUP_WEBSOCKET_STATE_OPEN)
+        continue;
+
+      if (self->pong_timeout > 0 && ping > 0 && now - ping > (gint64) self->pong_timeout * G_USEC_PER_SEC)
+        {
+          g_ptr_array_add (dead, g_object_ref (connection));
+          continue;
+        }
+
+      if (check_tokens && sy_connection_get_token (connection) != NULL)
+        {
+          g_autoptr(GError) error = NULL;
+
+          if (sy_token_keeper_verify (self->tokens, sy_connection_get_token (connection), NULL, &error) == SY_ROLE_NONE)
+            {
+              g_ptr_array_add (revoked, g_object_ref (connection));
+              g_ptr_array_add (reasons, g_strdup (error->message));
+            }
+        }
+    }
+
+  for (guint i = 0; i < dead->len; i++)
+    {
+      SyConnection *connection = g_ptr_array_index (dead, i);
+
+      sy_connection_log (connection, G_LOG_LEVEL_MESSAGE, "no pong within %u s: dropping a dead peer",
+                         self->pong_timeout);
+      sy_connection_abort (connection);
+    }
+
+  for (guint i = 0; i < revoked->len; i++)
+    {
+      SyConnection *connection = g_ptr_array_index (revoked, i);
+
+      sy_connection_log (connection, G_LOG_LEVEL_MESSAGE, "closing with 4002: %s",
+                         (char *) g_ptr_array_index (reasons, i));
+      sy_connection_close (connection, SY_CLOSE_TOKEN_REVOKED, g_ptr_array_index (reasons, i));
+    }
+
+  if (self->ticks % 4 == 0)
+    g_hash_table_foreach_remove (self->peers, prune_peer, &now);
+}
+
 static gboolean
 stats_tick_cb (gpointer data)
 {
   SyServer *self = data;
   GHashTableIter iter;
   gpointer value;
+
+  self->ticks++;
+  police_connections (self);
 
   g_hash_table_iter_init (&iter, self->open);
   while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -317,7 +409,8 @@ set_text_response (SoupServerMessage *msg,
   gsize len = strlen (body);
 
   soup_server_message_set_status (msg, status,
-                                  status == SY_STATUS_UPGRADE_REQUIRED ? "Upgrade Required" : NULL);
+                                  status == SY_STATUS_UPGRADE_REQUIRED ? "Upgrade Required" :
+                                  status == SY_STATUS_TOO_MANY_REQUESTS ? "Too Many Requests" : NULL);
   soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_TAKE,
                                     g_steal_pointer (&body), len);
 }
@@ -429,6 +522,22 @@ static_handler (SoupServer        *server,
                                     g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
 }
 
+static gboolean admit (SyServer *, SoupServerMessage *, GHashTable *, const char *, SyRole,
+                       const char *, SyRole *, const char **);
+
+/* The HTTP API needs the view role, like the sensors. */
+static gboolean
+api_admit (SyServer          *self,
+           SoupServerMessage *msg,
+           GHashTable        *query)
+{
+  g_autofree char *peer = describe_peer (msg);
+  const char *token;
+  SyRole role;
+
+  return admit (self, msg, query, peer, SY_ROLE_VIEW, "The API", &role, &token);
+}
+
 static void
 status_handler (SoupServer        *server,
                 SoupServerMessage *msg,
@@ -444,6 +553,9 @@ status_handler (SoupServer        *server,
   gsize len;
 
   if (!exact_route (msg, path, "/api/status"))
+    return;
+
+  if (!api_admit (self, msg, query))
     return;
 
   if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
@@ -507,6 +619,9 @@ history_handler (SoupServer        *server,
   int sensor;
 
   if (!exact_route (msg, path, "/api/history"))
+    return;
+
+  if (!api_admit (self, msg, query))
     return;
 
   if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
@@ -604,6 +719,210 @@ history_handler (SoupServer        *server,
                                     SOUP_MEMORY_TAKE, g_string_free (out, FALSE), len);
 }
 
+/* Server thread: gatekeeping */
+
+static void
+refuse (SoupServerMessage *msg,
+        const char        *peer,
+        guint              status,
+        const char        *text)
+{
+  g_message ("%s: refused with %u: %s", peer, status, text);
+  set_text_response (msg, status, text);
+}
+
+/* Decides the role of a request from its ?token=. Without a token keeper
+ * everyone gets the default role; with one, a request without a token gets
+ * the default role (view on loopback, none beyond it) and a token brings
+ * its own. Returns FALSE after answering 401 or 403. */
+static gboolean
+admit (SyServer           *self,
+       SoupServerMessage  *msg,
+       GHashTable         *query,
+       const char         *peer,
+       SyRole              needed,
+       const char         *what,
+       SyRole             *role_out,
+       const char        **token_out)
+{
+  const char *token = query ? g_hash_table_lookup (query, "token") : NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  SyRole role;
+
+  *token_out = NULL;
+
+  if (self->tokens == NULL || token == NULL || *token == '\0')
+    {
+      *role_out = self->default_role;
+      if (self->default_role >= needed)
+        return TRUE;
+
+      text = g_strdup_printf ("%s needs a %s token: open the view-url or control-url the server "
+                              "printed, or add ?token=… to this address.",
+                              what, sy_role_to_string (needed));
+      refuse (msg, peer, SOUP_STATUS_UNAUTHORIZED, text);
+      return FALSE;
+    }
+
+  role = sy_token_keeper_verify (self->tokens, token, NULL, &error);
+  if (role == SY_ROLE_NONE)
+    {
+      text = g_strdup_printf ("%s. Ask the operator for a new link.", error->message);
+      refuse (msg, peer, SOUP_STATUS_UNAUTHORIZED, text);
+      return FALSE;
+    }
+
+  if (role < needed)
+    {
+      text = g_strdup_printf ("%s needs the %s role; this token grants %s.",
+                              what, sy_role_to_string (needed), sy_role_to_string (role));
+      refuse (msg, peer, SOUP_STATUS_FORBIDDEN, text);
+      return FALSE;
+    }
+
+  *role_out = role;
+  *token_out = token;
+
+  return TRUE;
+}
+
+/* A browser's Origin must be the server's own or on the allow-list: this is
+ * what stops a page from anywhere driving the relays through a browser
+ * that happens to run next to the server. Clients without an Origin are not
+ * browsers and are judged by their token alone. */
+static gboolean
+origin_allowed (SyServer          *self,
+                SoupServerMessage *msg,
+                const char        *origin)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+  const char *host = soup_message_headers_get_one (request, "Host");
+  g_autofree char *own = NULL;
+  g_autofree char *hostname = NULL;
+  const char *colon;
+
+  if (origin == NULL)
+    return TRUE;
+
+  for (guint i = 0; self->allowed_origins && self->allowed_origins[i]; i++)
+    if (g_ascii_strcasecmp (origin, self->allowed_origins[i]) == 0)
+      return TRUE;
+
+  if (host == NULL)
+    return FALSE;
+
+  own = g_strdup_printf ("%s://%s", self->tls_certificate ? "https" : "http", host);
+  if (g_ascii_strcasecmp (origin, own) != 0)
+    return FALSE;
+
+  /* DNS rebinding: a page on evil.example whose name now resolves to
+   * 127.0.0.1 sends a matching Origin and Host. Only literal addresses and
+   * localhost count as the server's own names. */
+  if (host[0] == '[')
+    {
+      const char *end = strchr (host, ']');
+
+      hostname = end ? g_strndup (host + 1, end - host - 1) : g_strdup (host);
+    }
+  else
+    {
+      colon = strrchr (host, ':');
+      hostname = colon ? g_strndup (host, colon - host) : g_strdup (host);
+    }
+
+  return g_hostname_is_ip_address (hostname) || g_ascii_strcasecmp (hostname, "localhost") == 0;
+}
+
+static gboolean
+peer_rate_allows (SyServer          *self,
+                  SoupServerMessage *msg)
+{
+  const char *host = soup_server_message_get_remote_host (msg);
+  gint64 now = g_get_monotonic_time ();
+  PeerRate *rate;
+
+  if (self->peer_rate == 0 || host == NULL)
+    return TRUE;
+
+  rate = g_hash_table_lookup (self->peers, host);
+  if (rate == NULL)
+    {
+      rate = g_new0 (PeerRate, 1);
+      rate->tokens = 2.0 * self->peer_rate;
+      rate->at = now;
+      g_hash_table_insert (self->peers, g_strdup (host), rate);
+    }
+
+  rate->tokens = MIN (2.0 * self->peer_rate,
+                      rate->tokens + (now - rate->at) * (double) self->peer_rate / G_USEC_PER_SEC);
+  rate->at = now;
+
+  if (rate->tokens < 1.0)
+    return FALSE;
+
+  rate->tokens -= 1.0;
+
+  return TRUE;
+}
+
+static gboolean
+prune_peer (gpointer key,
+            gpointer value,
+            gpointer user_data)
+{
+  PeerRate *rate = value;
+  gint64 now = *(gint64 *) user_data;
+
+  /* A bucket that would be full again says nothing any more. */
+  return now - rate->at > 2 * G_USEC_PER_SEC;
+}
+
+/* Every request must arrive whole within the timeout, and a kept-alive
+ * connection may not idle longer than that before its next request. */
+static gboolean
+request_deadline_cb (gpointer data)
+{
+  SoupServerMessage *msg = data;
+  GSocket *socket = soup_server_message_get_socket (msg);
+  g_autofree char *peer = describe_peer (msg);
+
+  g_message ("%s: no complete request in time; dropping the connection", peer);
+  if (socket != NULL)
+    g_socket_shutdown (socket, TRUE, TRUE, NULL);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+destroy_source (gpointer data)
+{
+  g_source_destroy (data);
+  g_source_unref (data);
+}
+
+static void
+on_request_started (SoupServer        *soup,
+                    SoupServerMessage *msg,
+                    SyServer          *self)
+{
+  GSource *source = g_timeout_source_new_seconds (self->request_timeout);
+
+  /* The source goes with the message, so the borrowed pointer is safe. */
+  g_source_set_callback (source, request_deadline_cb, msg, NULL);
+  g_source_set_static_name (source, "[sy-server] request deadline");
+  g_source_attach (source, self->context);
+  g_object_set_data_full (G_OBJECT (msg), "sy-deadline", source, destroy_source);
+}
+
+static void
+on_request_read (SoupServer        *soup,
+                 SoupServerMessage *msg,
+                 SyServer          *self)
+{
+  g_object_set_data (G_OBJECT (msg), "sy-deadline", NULL);
+}
+
 /* Server thread: the WebSocket endpoint */
 
 typedef struct
@@ -613,6 +932,7 @@ typedef struct
   GSocket       *socket;
   char          *peer;
   char          *origin;
+  char          *token;
   SyRole         role;
   gboolean       completed;
 } Upgrade;
@@ -631,6 +951,7 @@ upgrade_free (gpointer data)
   g_clear_object (&upgrade->socket);
   g_clear_pointer (&upgrade->peer, g_free);
   g_clear_pointer (&upgrade->origin, g_free);
+  g_clear_pointer (&upgrade->token, g_free);
   g_free (upgrade);
 }
 
@@ -662,16 +983,6 @@ find_protocol (SyServer   *self,
     }
 
   return NULL;
-}
-
-static void
-refuse (SoupServerMessage *msg,
-        const char        *peer,
-        guint              status,
-        const char        *text)
-{
-  g_message ("%s: handshake refused with %u: %s", peer, status, text);
-  set_text_response (msg, status, text);
 }
 
 static void
@@ -716,6 +1027,7 @@ complete_upgrade (SoupServerMessage *msg,
   connection = sy_connection_new (id, websocket, guard, upgrade->socket,
                                   upgrade->protocol, upgrade->role,
                                   upgrade->peer, upgrade->origin);
+  sy_connection_set_token (connection, upgrade->token);
   g_hash_table_insert (self->open, ID_KEY (id), connection);
   g_atomic_int_inc (&self->n_open);
   g_signal_connect (connection, "closed", G_CALLBACK (on_connection_closed), self);
@@ -751,6 +1063,9 @@ websocket_handler (SoupServer        *server,
   g_autoptr(GError) error = NULL;
   SySubprotocol *protocol = NULL;
   const char *chosen[2] = { NULL, NULL };
+  const char *origin;
+  const char *token = NULL;
+  SyRole role = SY_ROLE_NONE;
   Upgrade *upgrade;
 
   if (!exact_route (msg, path, "/ws"))
@@ -828,15 +1143,28 @@ websocket_handler (SoupServer        *server,
       return;
     }
 
-  /* Origin and token checks belong here too, before the cap: a client
-   * that may not connect at all should hear 401/403, not 503. */
-  if (self->default_role < sy_subprotocol_get_role (protocol))
+  /* Who may come in is decided before the cap: a client that may not
+   * connect at all hears 401/403, not 503. */
+  origin = soup_message_headers_get_one (request, "Origin");
+  if (!origin_allowed (self, msg, origin))
     {
-      g_autofree char *text = g_strdup_printf ("%s needs the %s role; this server grants %s.",
-                                               sy_subprotocol_get_name (protocol),
-                                               sy_role_to_string (sy_subprotocol_get_role (protocol)),
-                                               sy_role_to_string (self->default_role));
+      g_autofree char *text = g_strdup_printf ("Origin %s may not open WebSockets here: only the "
+                                               "server's own page and the allowed origins may.",
+                                               origin);
       refuse (msg, peer, SOUP_STATUS_FORBIDDEN, text);
+      return;
+    }
+
+  if (!admit (self, msg, query, peer, sy_subprotocol_get_role (protocol),
+              sy_subprotocol_get_name (protocol), &role, &token))
+    return;
+
+  if (!peer_rate_allows (self, msg))
+    {
+      g_autofree char *text = g_strdup_printf ("Too many new connections from this address: at most %u "
+                                               "per second. Try again shortly.", self->peer_rate);
+      soup_message_headers_replace (response, "Retry-After", "1");
+      refuse (msg, peer, SY_STATUS_TOO_MANY_REQUESTS, text);
       return;
     }
 
@@ -868,8 +1196,9 @@ websocket_handler (SoupServer        *server,
   upgrade->protocol = g_object_ref (protocol);
   upgrade->socket = g_object_ref (soup_server_message_get_socket (msg));
   upgrade->peer = g_steal_pointer (&peer);
-  upgrade->origin = g_strdup (soup_message_headers_get_one (request, "Origin"));
-  upgrade->role = self->default_role;
+  upgrade->origin = g_strdup (origin);
+  upgrade->token = g_strdup (token);
+  upgrade->role = role;
   self->n_upgrading++;
   g_object_set_data_full (G_OBJECT (msg), "sy-upgrade", upgrade, upgrade_free);
   g_signal_connect (msg, "wrote-informational", G_CALLBACK (complete_upgrade), NULL);
@@ -949,7 +1278,7 @@ listen_on (SyServer  *self,
   g_mutex_lock (&self->lock);
   self->bound_port = port;
   g_free (self->uri);
-  self->uri = g_strdup_printf ("http://%s:%u/", host, port);
+  self->uri = g_strdup_printf ("%s://%s:%u/", self->tls_certificate ? "https" : "http", host, port);
   g_mutex_unlock (&self->lock);
 
   return TRUE;
@@ -963,7 +1292,13 @@ server_thread (gpointer data)
 
   g_main_context_push_thread_default (self->context);
 
-  self->soup = g_object_new (SOUP_TYPE_SERVER, "server-header", PACKAGE_NAME "/" PACKAGE_VERSION " ", NULL);
+  self->soup = g_object_new (SOUP_TYPE_SERVER,
+                             "server-header", PACKAGE_NAME "/" PACKAGE_VERSION " ",
+                             "tls-certificate", self->tls_certificate,
+                             NULL);
+  self->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_signal_connect (self->soup, "request-started", G_CALLBACK (on_request_started), self);
+  g_signal_connect (self->soup, "request-read", G_CALLBACK (on_request_read), self);
   self->open = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
   self->started_at = g_get_monotonic_time ();
   soup_server_add_handler (self->soup, NULL, static_handler, self, NULL);
@@ -1014,8 +1349,10 @@ server_thread (gpointer data)
     sy_bench_stop (self->bench);
 
   soup_server_disconnect (self->soup);
+  g_signal_handlers_disconnect_by_data (self->soup, self);
   g_clear_pointer (&self->open, g_hash_table_unref);
   g_clear_object (&self->soup);
+  g_clear_pointer (&self->peers, g_hash_table_unref);
 
   /* Let pending closes and releases run. */
   while (g_main_context_iteration (self->context, FALSE))
@@ -1388,6 +1725,9 @@ sy_server_finalize (GObject *object)
   g_clear_pointer (&self->bind_address, g_free);
   g_clear_pointer (&self->protocols, g_ptr_array_unref);
   g_clear_object (&self->bench);
+  g_clear_object (&self->tokens);
+  g_clear_object (&self->tls_certificate);
+  g_clear_pointer (&self->allowed_origins, g_strfreev);
   g_clear_pointer (&self->owner_context, g_main_context_unref);
   g_clear_object (&self->connections_model);
   g_clear_pointer (&self->infos, g_hash_table_unref);
@@ -1432,6 +1772,30 @@ sy_server_get_property (GObject    *object,
 
     case PROP_DEFAULT_ROLE:
       g_value_set_int (value, self->default_role);
+      break;
+
+    case PROP_TOKEN_KEEPER:
+      g_value_set_object (value, self->tokens);
+      break;
+
+    case PROP_ALLOWED_ORIGINS:
+      g_value_set_boxed (value, self->allowed_origins);
+      break;
+
+    case PROP_TLS_CERTIFICATE:
+      g_value_set_object (value, self->tls_certificate);
+      break;
+
+    case PROP_REQUEST_TIMEOUT:
+      g_value_set_uint (value, self->request_timeout);
+      break;
+
+    case PROP_PONG_TIMEOUT:
+      g_value_set_uint (value, self->pong_timeout);
+      break;
+
+    case PROP_PEER_RATE:
+      g_value_set_uint (value, self->peer_rate);
       break;
 
     case PROP_RUNNING:
@@ -1486,6 +1850,31 @@ sy_server_set_property (GObject      *object,
       self->default_role = g_value_get_int (value);
       break;
 
+    case PROP_TOKEN_KEEPER:
+      g_set_object (&self->tokens, g_value_get_object (value));
+      break;
+
+    case PROP_ALLOWED_ORIGINS:
+      g_strfreev (self->allowed_origins);
+      self->allowed_origins = g_value_dup_boxed (value);
+      break;
+
+    case PROP_TLS_CERTIFICATE:
+      g_set_object (&self->tls_certificate, g_value_get_object (value));
+      break;
+
+    case PROP_REQUEST_TIMEOUT:
+      self->request_timeout = g_value_get_uint (value);
+      break;
+
+    case PROP_PONG_TIMEOUT:
+      self->pong_timeout = g_value_get_uint (value);
+      break;
+
+    case PROP_PEER_RATE:
+      self->peer_rate = g_value_get_uint (value);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1538,6 +1927,71 @@ sy_server_class_init (SyServerClass *klass)
                       SY_ROLE_NONE, SY_ROLE_CONTROL, SY_ROLE_CONTROL,
                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * SyServer:token-keeper:
+   *
+   * Issues and checks role tokens. Without one, every connection gets
+   * #SyServer:default-role.
+   */
+  properties[PROP_TOKEN_KEEPER] =
+    g_param_spec_object ("token-keeper", NULL, NULL,
+                         SY_TYPE_TOKEN_KEEPER,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * SyServer:allowed-origins:
+   *
+   * Browser origins (e.g. `https://panel.example:8443`) allowed besides the
+   * server's own.
+   */
+  properties[PROP_ALLOWED_ORIGINS] =
+    g_param_spec_boxed ("allowed-origins", NULL, NULL,
+                        G_TYPE_STRV,
+                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * SyServer:tls-certificate:
+   *
+   * When set, the server speaks only https and wss.
+   */
+  properties[PROP_TLS_CERTIFICATE] =
+    g_param_spec_object ("tls-certificate", NULL, NULL,
+                         G_TYPE_TLS_CERTIFICATE,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * SyServer:request-timeout:
+   *
+   * Seconds a connection may take to send a complete request, and may stay
+   * idle between requests. Stops slow-loris clients.
+   */
+  properties[PROP_REQUEST_TIMEOUT] =
+    g_param_spec_uint ("request-timeout", NULL, NULL,
+                       1, 3600, SY_SERVER_DEFAULT_REQUEST_TIMEOUT,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * SyServer:pong-timeout:
+   *
+   * Seconds a peer has to answer a ping before it is taken for dead and
+   * dropped (0: never).
+   */
+  properties[PROP_PONG_TIMEOUT] =
+    g_param_spec_uint ("pong-timeout", NULL, NULL,
+                       0, 3600, SY_SERVER_DEFAULT_PONG_TIMEOUT,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * SyServer:peer-rate:
+   *
+   * New WebSocket connections per second one address may open, in bursts
+   * of twice that (0: no limit).
+   */
+  properties[PROP_PEER_RATE] =
+    g_param_spec_uint ("peer-rate", NULL, NULL,
+                       0, G_MAXINT, SY_SERVER_DEFAULT_PEER_RATE,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
   properties[PROP_RUNNING] =
     g_param_spec_boolean ("running", NULL, NULL,
                           FALSE,
@@ -1556,6 +2010,9 @@ sy_server_init (SyServer *self)
   self->max_message_size = SY_SERVER_DEFAULT_MAX_MESSAGE_SIZE;
   self->ping_interval = SY_SERVER_DEFAULT_PING_INTERVAL;
   self->default_role = SY_ROLE_CONTROL;
+  self->request_timeout = SY_SERVER_DEFAULT_REQUEST_TIMEOUT;
+  self->pong_timeout = SY_SERVER_DEFAULT_PONG_TIMEOUT;
+  self->peer_rate = SY_SERVER_DEFAULT_PEER_RATE;
   self->protocols = g_ptr_array_new_with_free_func (g_object_unref);
   self->connections_model = g_list_store_new (SY_TYPE_CONNECTION_INFO);
   self->infos = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
@@ -1637,4 +2094,58 @@ sy_server_install_bench (SyServer *self,
       sy_server_add_subprotocol (self, protocols[i]);
       g_object_unref (protocols[i]);
     }
+}
+
+/**
+ * sy_server_dup_page_uri:
+ * @self: a #SyServer
+ * @role: the role the link should grant
+ *
+ * The control page's address with a fresh token for @role (when the server
+ * has a token keeper), as printed in `view-url:` and `control-url:`.
+ *
+ * Returns: (transfer full) (nullable): the address, or %NULL when stopped
+ */
+char *
+sy_server_dup_page_uri (SyServer *self,
+                        SyRole    role)
+{
+  g_autofree char *uri = NULL;
+  g_autofree char *token = NULL;
+
+  g_return_val_if_fail (SY_IS_SERVER (self), NULL);
+  g_return_val_if_fail (role == SY_ROLE_VIEW || role == SY_ROLE_CONTROL, NULL);
+
+  uri = sy_server_dup_uri (self);
+  if (uri == NULL || self->tokens == NULL)
+    return g_steal_pointer (&uri);
+
+  token = sy_token_keeper_issue (self->tokens, role, SY_TOKEN_DEFAULT_LIFETIME_S);
+
+  return g_strdup_printf ("%s?token=%s", uri, token);
+}
+
+/**
+ * sy_server_rotate_tokens:
+ * @self: a #SyServer
+ * @error: return location for a #GError
+ *
+ * Revokes every token issued so far. Connections that came in with one are
+ * closed with 4002 within a second.
+ *
+ * Returns: whether the rotation took (and was saved)
+ */
+gboolean
+sy_server_rotate_tokens (SyServer  *self,
+                         GError   **error)
+{
+  g_return_val_if_fail (SY_IS_SERVER (self), FALSE);
+
+  if (self->tokens == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "This server does not use tokens");
+      return FALSE;
+    }
+
+  return sy_token_keeper_rotate (self->tokens, error);
 }

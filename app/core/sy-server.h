@@ -23,6 +23,9 @@ G_DECLARE_FINAL_TYPE (SyServer, sy_server, SY, SERVER, GObject)
 #define SY_SERVER_DEFAULT_MAX_CONNECTIONS  1000
 #define SY_SERVER_DEFAULT_MAX_MESSAGE_SIZE (1024 * 1024)
 #define SY_SERVER_DEFAULT_PING_INTERVAL    10
+#define SY_SERVER_DEFAULT_PONG_TIMEOUT     10
+#define SY_SERVER_DEFAULT_REQUEST_TIMEOUT  10
+#define SY_SERVER_DEFAULT_PEER_RATE        20
 
 SyServer   *sy_server_new                   (void);
 void        sy_server_add_subprotocol       (SyServer       *self,
@@ -42,6 +45,10 @@ SyBench    *sy_server_get_bench             (SyServer       *self);
 void        sy_server_install_bench         (SyServer       *self,
                                              SyBench        *bench,
                                              SyAudit        *audit);
+char       *sy_server_dup_page_uri          (SyServer       *self,
+                                             SyRole          role);
+gboolean    sy_server_rotate_tokens         (SyServer       *self,
+                                             GError        **error);
 void        sy_server_close_connection      (SyServer       *self,
                                              guint64         id,
                                              gushort         code,
