@@ -20,6 +20,7 @@
 #include "sy-echo-protocol.h"
 #include "sy-log.h"
 #include "sy-server.h"
+#include "sy-token.h"
 
 typedef struct
 {
@@ -33,6 +34,12 @@ typedef struct
   gint64    max_message_size;
   int       ping_interval;
   int       tick_hz;
+  char    **allow_origins;
+  char     *tls_cert;
+  char     *tls_key;
+  int       request_timeout;
+  int       pong_timeout;
+  int       peer_rate;
 } Options;
 
 static gboolean
@@ -46,14 +53,40 @@ on_quit_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* SIGUSR1 revokes every token handed out so far and prints new links. */
+static gboolean
+on_rotate_signal (gpointer data)
+{
+  SyServer *server = data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *view = NULL;
+  g_autofree char *control = NULL;
+
+  if (!sy_server_rotate_tokens (server, &error))
+    {
+      g_message ("cannot rotate the tokens: %s", error->message);
+      return G_SOURCE_CONTINUE;
+    }
+
+  view = sy_server_dup_page_uri (server, SY_ROLE_VIEW);
+  control = sy_server_dup_page_uri (server, SY_ROLE_CONTROL);
+  g_message ("tokens rotated: the old links no longer work");
+  g_print ("view-url: %s\ncontrol-url: %s\n", view, control);
+  fflush (stdout);
+
+  return G_SOURCE_CONTINUE;
+}
+
 static int
 run_headless (SyServer *server)
 {
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(GError) error = NULL;
-  g_autofree char *uri = NULL;
+  g_autofree char *view = NULL;
+  g_autofree char *control = NULL;
   guint sigint_id;
   guint sigterm_id;
+  guint sigusr1_id;
 
   if (!sy_server_start (server, &error))
     {
@@ -61,20 +94,21 @@ run_headless (SyServer *server)
       return EXIT_FAILURE;
     }
 
-  /* Tokens arrive with the gatekeeping work; until then both roles share
-   * the plain URL. */
-  uri = sy_server_dup_uri (server);
-  g_print ("view-url: %s\n", uri);
-  g_print ("control-url: %s\n", uri);
+  view = sy_server_dup_page_uri (server, SY_ROLE_VIEW);
+  control = sy_server_dup_page_uri (server, SY_ROLE_CONTROL);
+  g_print ("view-url: %s\n", view);
+  g_print ("control-url: %s\n", control);
   fflush (stdout);
 
   sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, loop);
   sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, loop);
+  sigusr1_id = g_unix_signal_add (SIGUSR1, on_rotate_signal, server);
 
   g_main_loop_run (loop);
 
   g_source_remove (sigint_id);
   g_source_remove (sigterm_id);
+  g_source_remove (sigusr1_id);
   sy_server_stop (server);
 
   return EXIT_SUCCESS;
@@ -111,6 +145,38 @@ check_options (const Options  *options,
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                    "--ping-interval must be between 0 (off) and 3600 seconds");
       return FALSE;
+    }
+
+  if ((options->tls_cert == NULL) != (options->tls_key == NULL))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--tls-cert and --tls-key go together");
+      return FALSE;
+    }
+
+  if (options->request_timeout < 1 || options->request_timeout > 3600 ||
+      options->pong_timeout < 0 || options->pong_timeout > 3600 ||
+      options->peer_rate < 0)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--request-timeout must be 1 to 3600, --pong-timeout 0 to 3600 and "
+                   "--peer-rate 0 or more");
+      return FALSE;
+    }
+
+  for (guint i = 0; options->allow_origins && options->allow_origins[i]; i++)
+    {
+      g_autoptr(GUri) uri = g_uri_parse (options->allow_origins[i], G_URI_FLAGS_NONE, NULL);
+
+      if (uri == NULL || g_uri_get_host (uri) == NULL ||
+          (g_strcmp0 (g_uri_get_scheme (uri), "http") != 0 && g_strcmp0 (g_uri_get_scheme (uri), "https") != 0) ||
+          (*g_uri_get_path (uri) != '\0' && g_strcmp0 (g_uri_get_path (uri), "/") != 0))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--allow-origin takes an origin like https://panel.example:8443, not “%s”",
+                       options->allow_origins[i]);
+          return FALSE;
+        }
     }
 
   if (options->tick_hz < SY_BENCH_MIN_TICK_HZ || options->tick_hz > SY_BENCH_MAX_TICK_HZ)
@@ -151,6 +217,9 @@ main (int   argc,
     .max_message_size = SY_SERVER_DEFAULT_MAX_MESSAGE_SIZE,
     .ping_interval = SY_SERVER_DEFAULT_PING_INTERVAL,
     .tick_hz = SY_BENCH_DEFAULT_TICK_HZ,
+    .request_timeout = SY_SERVER_DEFAULT_REQUEST_TIMEOUT,
+    .pong_timeout = SY_SERVER_DEFAULT_PONG_TIMEOUT,
+    .peer_rate = SY_SERVER_DEFAULT_PEER_RATE,
   };
   const GOptionEntry entries[] = {
     { "headless", 0, 0, G_OPTION_ARG_NONE, &options.headless,
@@ -171,6 +240,18 @@ main (int   argc,
       N_("Seconds between pings to each client (0 = off)"), N_("SECONDS") },
     { "tick-hz", 0, 0, G_OPTION_ARG_INT, &options.tick_hz,
       N_("Simulated sensor sample rate, 1 to 1000 per second"), N_("HZ") },
+    { "allow-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options.allow_origins,
+      N_("Also accept browser pages from this origin (repeatable)"), N_("ORIGIN") },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &options.tls_cert,
+      N_("Serve https and wss with this PEM certificate"), N_("FILE") },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &options.tls_key,
+      N_("The PEM private key of --tls-cert"), N_("FILE") },
+    { "request-timeout", 0, 0, G_OPTION_ARG_INT, &options.request_timeout,
+      N_("Seconds a client has to send a request, or may idle between requests"), N_("SECONDS") },
+    { "pong-timeout", 0, 0, G_OPTION_ARG_INT, &options.pong_timeout,
+      N_("Seconds a client has to answer a ping before it is dropped (0 = never)"), N_("SECONDS") },
+    { "peer-rate", 0, 0, G_OPTION_ARG_INT, &options.peer_rate,
+      N_("New WebSocket connections per second from one address (0 = no limit)"), N_("N") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &options.version,
       N_("Print the version and exit"), NULL },
     { NULL }
@@ -181,6 +262,11 @@ main (int   argc,
   g_autoptr(SySubprotocol) echo = NULL;
   g_autoptr(SyBench) bench = NULL;
   g_autoptr(SyAudit) audit = NULL;
+  g_autoptr(SyTokenKeeper) tokens = NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autofree char *secret_path = NULL;
+  g_autoptr(GInetAddress) bind_address = NULL;
+  gboolean exposed;
   g_autofree char *state_dir = NULL;
   g_autofree char *audit_path = NULL;
   guint64 seed;
@@ -238,6 +324,45 @@ main (int   argc,
       g_printerr ("switchyard: cannot use the state directory %s: %s\n", state_dir, error->message);
       return EXIT_FAILURE;
     }
+  /* Tokens signed with this installation's secret. */
+  secret_path = g_build_filename (state_dir, "secret.json", NULL);
+  tokens = sy_token_keeper_new (secret_path, &error);
+  if (tokens == NULL)
+    {
+      g_printerr ("switchyard: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+
+  /* On loopback anyone on this machine may watch without a token; beyond
+   * it every role needs one. Control always does. */
+  bind_address = g_inet_address_new_from_string (options.bind_address ? options.bind_address
+                                                                      : SY_SERVER_DEFAULT_BIND_ADDRESS);
+  exposed = bind_address != NULL && !g_inet_address_get_is_loopback (bind_address);
+  if (exposed)
+    g_warning ("Listening on %s, beyond loopback: every client needs a token from the "
+               "view-url or control-url", options.bind_address);
+
+  if (options.tls_cert != NULL)
+    {
+      certificate = g_tls_certificate_new_from_files (options.tls_cert, options.tls_key, &error);
+      if (certificate == NULL)
+        {
+          g_printerr ("switchyard: cannot use the TLS certificate %s with the key %s: %s\n",
+                      options.tls_cert, options.tls_key, error->message);
+          return EXIT_FAILURE;
+        }
+    }
+
+  g_object_set (server,
+                "token-keeper", tokens,
+                "default-role", exposed ? SY_ROLE_NONE : SY_ROLE_VIEW,
+                "allowed-origins", options.allow_origins,
+                "tls-certificate", certificate,
+                "request-timeout", (guint) options.request_timeout,
+                "pong-timeout", (guint) options.pong_timeout,
+                "peer-rate", (guint) options.peer_rate,
+                NULL);
+
   audit_path = g_build_filename (state_dir, "audit.log", NULL);
   audit = sy_audit_new (audit_path);
   sy_server_install_bench (server, bench, audit);
@@ -265,6 +390,9 @@ main (int   argc,
   g_free (options.bind_address);
   g_free (options.state_dir);
   g_free (options.seed);
+  g_strfreev (options.allow_origins);
+  g_free (options.tls_cert);
+  g_free (options.tls_key);
 
   return status;
 }

@@ -57,9 +57,12 @@ update_running (SyWindow *self)
 
   if (uri != NULL)
     {
+      /* The built-in view is the operator's: it gets a control token. */
+      g_autofree char *page = sy_server_dup_page_uri (self->server, SY_ROLE_CONTROL);
+
       adw_window_title_set_subtitle (self->window_title, uri);
       gtk_stack_set_visible_child_name (self->stack, "page");
-      webkit_web_view_load_uri (self->web_view, uri);
+      webkit_web_view_load_uri (self->web_view, page);
     }
   else
     {

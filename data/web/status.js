@@ -5,9 +5,14 @@ function show(id, text) {
   document.getElementById(id).textContent = text;
 }
 
+const token = new URLSearchParams(window.location.search).get('token');
+
 async function refreshStatus() {
   try {
-    const response = await fetch('api/status', { cache: 'no-store' });
+    const response = await fetch(token ? `api/status?token=${encodeURIComponent(token)}` : 'api/status',
+                                 { cache: 'no-store' });
+    if (!response.ok)
+      throw new Error(`${response.status} ${await response.text()}`);
     const status = await response.json();
     show('server', `${status.name} ${status.version}, up ${Math.round(status.uptime)} s`);
     show('connections', String(status.connections));
@@ -20,7 +25,6 @@ async function refreshStatus() {
 function checkEcho() {
   const url = new URL('ws', window.location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  const token = new URLSearchParams(window.location.search).get('token');
   if (token)
     url.searchParams.set('token', token);
 

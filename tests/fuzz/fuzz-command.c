@@ -24,6 +24,9 @@
  *  - on failure the code is "bad-json" or "bad-request";
  *  - on success the command is an object whose "type" is a string and whose
  *    id is a string or an integer, and the id is handed out;
+ *  - every string in an accepted command is UTF-8, as the message was: the
+ *    handlers quote them in answers, broadcasts, the log and the audit log,
+ *    and a text frame that is not UTF-8 cannot be sent;
  *  - an id that is handed out survives the trip through json-glib's
  *    generator and parser, because the answer echoes it to the client;
  *  - nothing logs a warning or a critical.
@@ -53,6 +56,16 @@ id_is_valid (JsonNode *id)
   return JSON_NODE_HOLDS_VALUE (id) &&
          (json_node_get_value_type (id) == G_TYPE_STRING ||
           json_node_get_value_type (id) == G_TYPE_INT64);
+}
+
+static void
+check_command_text (JsonObject *command)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), command);
+  g_autofree char *text = json_to_string (node, FALSE);
+
+  if (!g_utf8_validate (text, -1, NULL))
+    g_error ("An accepted command holds text that is not UTF-8");
 }
 
 static void
@@ -97,6 +110,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
         g_error ("An accepted command has no \"type\" string");
       if (!json_node_equal (id, json_object_get_member (command, "id")))
         g_error ("The id handed out is not the command's id");
+      check_command_text (command);
     }
 
   /* Whenever an id is handed out, even with a refusal, the error frame
