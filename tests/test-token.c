@@ -129,6 +129,8 @@ test_round_trip (void)
       g_assert_cmpstr (again, !=, token);
       assert_accepted (keeper, again, roles[i]);
     }
+
+  g_assert_finalize_object (g_steal_pointer (&keeper));
 }
 
 static void

@@ -284,12 +284,14 @@ save_secret (const char    *path,
              guint          generation,
              GError       **error)
 {
-  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *dir = NULL;
   char *encoded;
   char *contents;
   gboolean ret;
 
   g_assert (path != NULL);
+
+  dir = g_path_get_dirname (path);
 
   /* Only the owner has any business near the secret. */
   if (g_mkdir_with_parents (dir, 0700) != 0)

@@ -144,7 +144,10 @@ class CommandLineTest(unittest.TestCase):
         self.addCleanup(s.kill)
         s.start()
         self.assertEqual(s.port, port)
-        self.assertEqual(s.view_url, "http://127.0.0.1:%d/" % port)
+        # The links carry role tokens; the address is exactly the one asked for.
+        view = urllib.parse.urlsplit(s.view_url)
+        self.assertEqual((view.scheme, view.netloc, view.path), ("http", "127.0.0.1:%d" % port, "/"))
+        self.assertEqual(list(urllib.parse.parse_qs(view.query)), ["token"])
         s.stop_checked(self)
 
     def test_version(self):
