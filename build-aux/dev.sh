@@ -20,7 +20,8 @@ RUN_PACKAGES=(
 # The test suites: a display server, a session bus, real clients.
 TEST_PACKAGES=(
   xvfb xauth dbus-daemon at-spi2-core libgl1-mesa-dri fonts-dejavu-core
-  python3 python3-websockets
+  python3 python3-websockets openssl
+  clang libclang-rt-14-dev
 )
 
 log() {
