@@ -9,10 +9,10 @@
 # AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer, into
 # build-fuzz/ at the top of the source tree. Each run starts from a copy of
 # the seed corpus tests/fuzz/corpus/ in a temporary directory of its own, so
-# two runs at once do not collide; inputs that crash are kept in
+# two runs at once do not collide; inputs that fail are kept in
 # build-fuzz/artifacts/ and can be replayed with
 #
-#   build-fuzz/fuzz-command build-fuzz/artifacts/crash-…
+#   build-fuzz/fuzz-command build-fuzz/artifacts/fuzz-command-crash-…
 #
 # Exits non-zero when a target crashes, leaks, hits undefined behaviour, logs
 # a warning or a critical, or times out on an input.
@@ -118,31 +118,43 @@ for target in "${TARGETS[@]}"; do
   mv -f "$OUT/.$target.$$" "$OUT/$target"
 done
 
-# GLib's own warnings and criticals are fatal too (the targets also make
-# them fatal themselves).
+# GLib's own warnings and criticals are fatal too (the targets also turn
+# them into aborts themselves).
 export G_DEBUG=fatal-warnings
 export G_SLICE=always-malloc
 # No leak suppressions: what GLib's type system keeps stays reachable, so
-# whatever LeakSanitizer reports is lost for good. Full stacks, because the
-# system's GLib and json-glib are built without frame pointers.
-export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:strict_string_checks=1
+# whatever LeakSanitizer reports is lost for good.
+export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 status=0
 for target in "${TARGETS[@]}"; do
-  mkdir "$WORK/corpus-$target"
+  mkdir "$WORK/corpus-$target" "$WORK/artifacts-$target"
   cp "$FUZZ"/corpus/* "$WORK/corpus-$target/"
   log "running $target for $SECONDS_PER_TARGET s"
-  if ! "$WORK/$target" \
+  if "$WORK/$target" \
       -max_total_time="$SECONDS_PER_TARGET" \
       -max_len=4096 \
       -timeout=5 \
       -print_final_stats=1 \
-      -artifact_prefix="$OUT/artifacts/$target-" \
+      -artifact_prefix="$WORK/artifacts-$target/" \
       "$WORK/corpus-$target" 2>&1; then
-    echo "fuzz.sh: $target found a problem; the input is in $OUT/artifacts/" >&2
-    status=1
+    continue
   fi
+
+  status=1
+  # The system's GLib and json-glib have no frame pointers, so the fast
+  # unwinder used while fuzzing stops at g_malloc(): replay each finding
+  # with the slow one to show where the memory came from.
+  for artifact in "$WORK/artifacts-$target"/*; do
+    [ -f "$artifact" ] || continue
+    kept="$OUT/artifacts/$target-$(basename "$artifact")"
+    cp "$artifact" "$kept"
+    log "replaying $kept with full stacks"
+    ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" \
+      "$WORK/$target" -runs=2 -timeout=5 "$artifact" 2>&1 || true
+    echo "fuzz.sh: $target failed on $kept; replay it with: build-fuzz/$target $kept" >&2
+  done
 done
 
 if [ "$status" -eq 0 ]; then

@@ -174,17 +174,100 @@ _sy_connection_info_update (SyConnectionInfo        *self,
   g_object_thaw_notify (G_OBJECT (self));
 }
 
-guint64 sy_connection_info_get_id (SyConnectionInfo *self) { g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0); return self->id; }
-const char *sy_connection_info_get_peer (SyConnectionInfo *self) { g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), NULL); return self->peer; }
-const char *sy_connection_info_get_origin (SyConnectionInfo *self) { g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), NULL); return self->origin; }
-const char *sy_connection_info_get_subprotocol (SyConnectionInfo *self) { g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), NULL); return self->subprotocol; }
-SyRole sy_connection_info_get_role (SyConnectionInfo *self) { g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), SY_ROLE_NONE); return self->role; }
-gint64 sy_connection_info_get_connected_since (SyConnectionInfo *self) { g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0); return self->connected_since; }
-guint64 sy_connection_info_get_messages_in (SyConnectionInfo *self) { g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0); return self->stats.messages_in; }
-guint64 sy_connection_info_get_messages_out (SyConnectionInfo *self) { g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0); return self->stats.messages_out; }
-guint64 sy_connection_info_get_bytes_in (SyConnectionInfo *self) { g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0); return self->stats.bytes_in; }
-guint64 sy_connection_info_get_bytes_out (SyConnectionInfo *self) { g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0); return self->stats.bytes_out; }
-gint64 sy_connection_info_get_rtt (SyConnectionInfo *self) { g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), -1); return self->stats.rtt; }
-guint sy_connection_info_get_queued (SyConnectionInfo *self) { g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0); return self->stats.queued; }
-SoupWebsocketState sy_connection_info_get_state (SyConnectionInfo *self) { g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), SOUP_WEBSOCKET_STATE_CLOSED); return self->stats.state; }
-guint sy_connection_info_get_close_code (SyConnectionInfo *self) { g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0); return self->stats.close_code; }
+guint64
+sy_connection_info_get_id (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0);
+  return self->id;
+}
+
+const char *
+sy_connection_info_get_peer (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), NULL);
+  return self->peer;
+}
+
+const char *
+sy_connection_info_get_origin (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), NULL);
+  return self->origin;
+}
+
+const char *
+sy_connection_info_get_subprotocol (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), NULL);
+  return self->subprotocol;
+}
+
+SyRole
+sy_connection_info_get_role (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), SY_ROLE_NONE);
+  return self->role;
+}
+
+gint64
+sy_connection_info_get_connected_since (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0);
+  return self->connected_since;
+}
+
+guint64
+sy_connection_info_get_messages_in (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0);
+  return self->stats.messages_in;
+}
+
+guint64
+sy_connection_info_get_messages_out (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0);
+  return self->stats.messages_out;
+}
+
+guint64
+sy_connection_info_get_bytes_in (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0);
+  return self->stats.bytes_in;
+}
+
+guint64
+sy_connection_info_get_bytes_out (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0);
+  return self->stats.bytes_out;
+}
+
+gint64
+sy_connection_info_get_rtt (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), -1);
+  return self->stats.rtt;
+}
+
+guint
+sy_connection_info_get_queued (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0);
+  return self->stats.queued;
+}
+
+SoupWebsocketState
+sy_connection_info_get_state (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), SOUP_WEBSOCKET_STATE_CLOSED);
+  return self->stats.state;
+}
+
+guint
+sy_connection_info_get_close_code (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0);
+  return self->stats.close_code;
+}
