@@ -153,7 +153,7 @@ for target in "${TARGETS[@]}"; do
     log "replaying $kept with full stacks"
     ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" \
       "$WORK/$target" -runs=2 -timeout=5 "$artifact" 2>&1 || true
-    echo "fuzz.sh: $target failed on $kept; replay it with: build-fuzz/$target $kept" >&2
+    echo "fuzz.sh: $target failed on $kept; replay it with: $OUT/$target $kept" >&2
   done
 done
 

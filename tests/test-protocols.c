@@ -769,11 +769,22 @@ test_audit_log (Fixture       *fixture,
   client_next (client, "ack");
   client_send (client, "{\"type\":\"set\",\"id\":2,\"relay\":\"cooler\",\"on\":true}");
   client_next (client, "error");
+  /* A number json-glib cannot write back must not break the log. */
+  client_send (client, "{\"type\":\"pulse\",\"id\":3,\"relay\":\"lamp\",\"ms\":1e20}");
+  g_assert_cmpstr (json_object_get_string_member (client_next (client, "error"), "code"), ==, "bad-request");
 
   g_file_get_contents (sy_audit_get_path (fixture->audit), &contents, NULL, &error);
   g_assert_no_error (error);
   lines = g_strsplit (g_strstrip (contents), "\n", -1);
-  g_assert_cmpuint (g_strv_length (lines), ==, 2);
+  g_assert_cmpuint (g_strv_length (lines), ==, 3);
+  {
+    g_autoptr(JsonParser) parser = json_parser_new ();
+
+    json_parser_load_from_data (parser, lines[2], -1, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (json_object_get_string_member (json_node_get_object (json_parser_get_root (parser)), "result"),
+                     ==, "bad-request");
+  }
   for (guint i = 0; i < 2; i++)
     {
       g_autoptr(JsonParser) parser = json_parser_new ();

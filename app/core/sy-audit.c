@@ -150,6 +150,24 @@ sy_audit_record (SyAudit      *self,
 
   root = json_builder_get_root (builder);
   text = json_to_string (root, FALSE);
+
+  /* json-glib 1.6 writes some doubles (1e20 as "1e+20.0") as text that is
+   * not JSON. The audit log must stay machine-readable: such a command is
+   * recorded without its body. */
+  {
+    g_autoptr(JsonParser) check = json_parser_new ();
+
+    if (!json_parser_load_from_data (check, text, -1, NULL))
+      {
+        JsonObject *object = json_node_get_object (root);
+
+        json_object_set_null_member (object, "command");
+        json_object_set_string_member (object, "note", "the command held numbers that cannot be written back");
+        g_free (text);
+        text = json_to_string (root, FALSE);
+      }
+  }
+
   line = g_strconcat (text, "\n", NULL);
 
   sy_connection_log (connection, G_LOG_LEVEL_INFO, "audit: %s", text);

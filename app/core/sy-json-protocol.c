@@ -247,6 +247,90 @@ sy_json_protocol_close (SySubprotocol *protocol,
   g_ptr_array_remove_fast (priv->connections, connection);
 }
 
+/* json-glib before 1.10 turns a \u escape of an unpaired surrogate into
+ * bytes that are not UTF-8, and leaks when a high surrogate is followed by
+ * another \u escape that is not its low half. Such text is not valid JSON
+ * anyway (RFC 8259 §8.2 allows it, but it cannot become UTF-8). */
+static gboolean
+escapes_are_valid (const char *data,
+                   gsize       len)
+{
+  gboolean want_low = FALSE;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      guint unit = 0;
+
+      if (data[i] != '\\' || i + 1 >= len || data[i + 1] != 'u')
+        {
+          if (want_low)
+            return FALSE;
+          /* Skip the escaped character, which may be a backslash. */
+          if (data[i] == '\\')
+            i++;
+          continue;
+        }
+
+      if (i + 6 > len)
+        return FALSE;
+      for (gsize j = i + 2; j < i + 6; j++)
+        {
+          if (!g_ascii_isxdigit (data[j]))
+            return FALSE;
+          unit = unit * 16 + g_ascii_xdigit_value (data[j]);
+        }
+      i += 5;
+
+      if (unit >= 0xdc00 && unit <= 0xdfff)
+        {
+          if (!want_low)
+            return FALSE;
+          want_low = FALSE;
+        }
+      else if (want_low)
+        return FALSE;
+      else if (unit >= 0xd800 && unit <= 0xdbff)
+        want_low = TRUE;
+    }
+
+  return !want_low;
+}
+
+/* json-glib before 1.10 accepts several top-level values, keeps the last
+ * and leaks the others: count them, and drop each earlier one. */
+typedef struct
+{
+  guint    depth;
+  gboolean several;
+} RootCount;
+
+static void
+on_container_start (JsonParser *parser,
+                    RootCount  *count)
+{
+  if (count->depth++ == 0 && json_parser_get_root (parser) != NULL)
+    {
+      count->several = TRUE;
+      json_node_unref (json_parser_steal_root (parser));
+    }
+}
+
+static void
+on_object_end (JsonParser *parser,
+               JsonObject *object,
+               RootCount  *count)
+{
+  count->depth--;
+}
+
+static void
+on_array_end (JsonParser *parser,
+              JsonArray  *array,
+              RootCount  *count)
+{
+  count->depth--;
+}
+
 /**
  * sy_json_command_parse:
  * @data: (array length=len): the text of a message
@@ -271,6 +355,7 @@ sy_json_command_parse (const char  *data,
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) local_error = NULL;
+  RootCount roots = { 0, FALSE };
   JsonObject *object;
   JsonNode *id;
   JsonNode *type;
@@ -282,9 +367,18 @@ sy_json_command_parse (const char  *data,
   *id_out = NULL;
   *error_code = NULL;
 
+  g_signal_connect (parser, "object-start", G_CALLBACK (on_container_start), &roots);
+  g_signal_connect (parser, "array-start", G_CALLBACK (on_container_start), &roots);
+  g_signal_connect (parser, "object-end", G_CALLBACK (on_object_end), &roots);
+  g_signal_connect (parser, "array-end", G_CALLBACK (on_array_end), &roots);
+
   if (len == 0 || memchr (data, '\0', len) != NULL ||
       !g_utf8_validate (data, len, NULL) ||
-      !json_parser_load_from_data (parser, data, len, &local_error))
+      !escapes_are_valid (data, len) ||
+      !json_parser_load_from_data (parser, data, len, &local_error) ||
+      roots.several ||
+      /* Only white space: json-glib before 1.10 loads it, without a root. */
+      json_parser_get_root (parser) == NULL)
     {
       *error_code = SY_ERROR_BAD_JSON;
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "The message is not valid JSON%s%s",
