@@ -802,11 +802,52 @@ test_audit_log (Fixture       *fixture,
     }
 }
 
+static void
+test_command_parse (void)
+{
+  static const struct {
+    const char *text;
+    const char *code;
+  } cases[] = {
+    { "{\"type\":\"set\",\"id\":1}", NULL },
+    { "{\"type\":\"set\",\"id\":\"\\ud83d\\ude00\"}", NULL },
+    { "  ", "bad-json" },
+    { "{\"type\":\"post\",\"id\":\"\\ud83d!\"}", "bad-json" },
+    { "{\"type\":\"post\",\"id\":1,\"text\":\"lone \\udc00\"}", "bad-json" },
+    { "{\"type\":\"level\",\"id\":1} {\"type\":\"set\",\"id\":2}", "bad-json" },
+    { "[{\"type\":\"set\",\"id\":1}]", "bad-request" },
+    { "{\"type\":\"set\",\"id\":1.5}", "bad-request" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(JsonObject) object = NULL;
+      g_autoptr(JsonNode) id = NULL;
+      g_autoptr(GError) error = NULL;
+      const char *code = NULL;
+
+      object = sy_json_command_parse (cases[i].text, strlen (cases[i].text), &id, &code, &error);
+      g_assert_cmpstr (code, ==, cases[i].code);
+      if (cases[i].code == NULL)
+        {
+          g_assert_no_error (error);
+          g_assert_nonnull (object);
+        }
+      else
+        {
+          g_assert_nonnull (error);
+          g_assert_null (object);
+        }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   sy_test_init (&argc, &argv);
+
+  g_test_add_func ("/protocols/command-parse", test_command_parse);
 
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
