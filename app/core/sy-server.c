@@ -1918,9 +1918,9 @@ sy_server_class_init (SyServerClass *klass)
   /**
    * SyServer:default-role:
    *
-   * The role (a #SyRole) every connection gets. Until role tokens arrive
-   * this is how a deployment chooses between a watch-only and a control
-   * server; the server only listens on loopback unless told otherwise.
+   * The role (a #SyRole) of a request without a token. With no
+   * #SyServer:token-keeper it is every connection's role. `switchyard`
+   * uses view on loopback and none beyond it.
    */
   properties[PROP_DEFAULT_ROLE] =
     g_param_spec_int ("default-role", NULL, NULL,

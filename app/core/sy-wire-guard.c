@@ -106,6 +106,30 @@ frame_scanner_payload_length (const FrameScanner *scan)
   return len;
 }
 
+/* Collects header bytes; says whether the header is now complete. */
+static gboolean
+frame_scanner_take_header (FrameScanner  *scan,
+                           const guint8 **data,
+                           gsize         *len)
+{
+  guint take = MIN (*len, scan->header_need - scan->header_len);
+
+  memcpy (scan->header + scan->header_len, *data, take);
+  scan->header_len += take;
+  *data += take;
+  *len -= take;
+
+  if (scan->header_len == 2)
+    {
+      guint8 len7 = scan->header[1] & 0x7f;
+
+      scan->header_need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) +
+                          ((scan->header[1] & 0x80) ? 4 : 0);
+    }
+
+  return scan->header_len == scan->header_need;
+}
+
 typedef struct
 {
   SyWireGuard *guard;
@@ -228,22 +252,7 @@ scan_incoming (SyWireGuard  *self,
     {
       if (!scan->in_payload)
         {
-          guint take = MIN (len, scan->header_need - scan->header_len);
-
-          memcpy (scan->header + scan->header_len, data, take);
-          scan->header_len += take;
-          data += take;
-          len -= take;
-
-          if (scan->header_len == 2)
-            {
-              guint8 len7 = scan->header[1] & 0x7f;
-
-              scan->header_need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) +
-                                  ((scan->header[1] & 0x80) ? 4 : 0);
-            }
-
-          if (scan->header_len == scan->header_need)
+          if (frame_scanner_take_header (scan, &data, &len))
             {
               guint64 length = frame_scanner_payload_length (scan);
 
@@ -293,22 +302,7 @@ scan_outgoing (SyWireGuard  *self,
     {
       if (!scan->in_payload)
         {
-          guint take = MIN (len, scan->header_need - scan->header_len);
-
-          memcpy (scan->header + scan->header_len, data, take);
-          scan->header_len += take;
-          data += take;
-          len -= take;
-
-          if (scan->header_len == 2)
-            {
-              guint8 len7 = scan->header[1] & 0x7f;
-
-              scan->header_need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) +
-                                  ((scan->header[1] & 0x80) ? 4 : 0);
-            }
-
-          if (scan->header_len == scan->header_need)
+          if (frame_scanner_take_header (scan, &data, &len))
             {
               scan->opcode = scan->header[0] & 0x0f;
               if (scan->opcode == 0x9)
