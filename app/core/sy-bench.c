@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -743,7 +744,9 @@ bench_save_relays (SyBench  *self,
       json_builder_set_member_name (builder, "name");
       json_builder_add_string_value (builder, state->name);
       json_builder_set_member_name (builder, "on");
-      json_builder_add_boolean_value (builder, state->on);
+      /* A pulse is on for a moment only: if the process ends in the middle
+       * of one, the relay must not come back on for good. */
+      json_builder_add_boolean_value (builder, state->on && self->relays[i].pulse_end_at == 0);
       json_builder_set_member_name (builder, "safe_default");
       json_builder_add_int_value (builder, state->safe_default);
       json_builder_set_member_name (builder, "max_on_ms");
@@ -1755,6 +1758,34 @@ out:
  *
  * Returns: %FALSE if the state directory cannot be read
  */
+/* g_file_set_contents() writes "name.XXXXXX" and renames it: a process
+ * killed in between leaves the temporary behind. */
+static void
+remove_stale_temporaries (const char *state_dir)
+{
+  g_autoptr(GDir) dir = g_dir_open (state_dir, 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    return;
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      static const char *prefixes[] = { "relays.json.", "history.json.", "secret.json." };
+
+      for (guint i = 0; i < G_N_ELEMENTS (prefixes); i++)
+        {
+          if (g_str_has_prefix (name, prefixes[i]) && strlen (name) == strlen (prefixes[i]) + 6)
+            {
+              g_autofree char *path = g_build_filename (state_dir, name, NULL);
+
+              g_message ("removing %s, left by an interrupted save", path);
+              g_unlink (path);
+            }
+        }
+    }
+}
+
 gboolean
 sy_bench_load (SyBench  *self,
                GError  **error)
@@ -1769,6 +1800,8 @@ sy_bench_load (SyBench  *self,
 
   if (self->state_dir == NULL)
     return TRUE;
+
+  remove_stale_temporaries (self->state_dir);
 
   if (!read_state_file (self, "relays.json", &relays, &relays_length, error) ||
       !read_state_file (self, "history.json", &history, &history_length, error))
@@ -1864,6 +1897,16 @@ sy_bench_start (SyBench *self)
   self->stopped = FALSE;
   g_clear_pointer (&self->context, g_main_context_unref);
   self->context = g_main_context_ref_thread_default ();
+
+  /* Readings are stamped with the bench clock: catch up with the time that
+   * passed between creating (and loading) the bench and starting it, so
+   * source timestamps are true. A clock set far away (by tests) stays. */
+  {
+    gint64 lag = g_get_real_time () / 1000 - self->clock_ms;
+
+    if (lag > 0 && lag < 60 * 1000)
+      sy_bench_step (self, lag);
+  }
 
   self->last_tick_us = g_get_monotonic_time ();
   bench_add_tick (self);

@@ -486,6 +486,17 @@ sy_connection_send (SyConnection          *self,
   if (sy_connection_get_state (self) != SOUP_WEBSOCKET_STATE_OPEN)
     return FALSE;
 
+  /* A peer that does not read may not make the server hold its messages
+   * without end: past the bound it is closed (and dropped, if it does not
+   * read the close either). */
+  if (sy_connection_get_queued (self) >= SY_CONNECTION_MAX_QUEUED)
+    {
+      sy_connection_log (self, G_LOG_LEVEL_MESSAGE, "closing with 1008: %u messages wait for a peer "
+                         "that does not read", sy_connection_get_queued (self));
+      sy_connection_close (self, SY_CLOSE_POLICY, "too far behind: the client does not read");
+      return FALSE;
+    }
+
   data = g_bytes_get_data (payload, &len);
   if (type == SOUP_WEBSOCKET_DATA_TEXT && !text_is_valid (data, len))
     {

@@ -19,6 +19,10 @@ G_DECLARE_FINAL_TYPE (SyConnection, sy_connection, SY, CONNECTION, GObject)
 /* How long a close waits for the peer's close frame by default, in ms. */
 #define SY_CONNECTION_CLOSE_TIMEOUT_MS 2000
 
+/* Messages a connection may have waiting to be written before it is closed
+ * as a peer that does not read. */
+#define SY_CONNECTION_MAX_QUEUED 256
+
 guint64             sy_connection_get_id                (SyConnection          *self);
 const char         *sy_connection_get_label             (SyConnection          *self);
 const char         *sy_connection_get_peer              (SyConnection          *self);

@@ -33,11 +33,19 @@ typedef struct
   GLogLevelFlags min;
 } LogClient;
 
-/* GLib's levels count down in severity: a smaller bit is more severe. */
+/* GLib's levels count down in severity: a smaller bit is more severe.
+ *
+ * libsoup's own debug lines describe the frames being written, including
+ * the frames that carry log entries: forwarding them would make every entry
+ * beget more, without end. They stay in the console and the window. */
 static gboolean
 passes (SyLogEntry *entry,
         LogClient  *client)
 {
+  if (sy_log_entry_get_level (entry) == G_LOG_LEVEL_DEBUG &&
+      g_str_has_prefix (sy_log_entry_get_domain (entry), "libsoup"))
+    return FALSE;
+
   return sy_log_entry_get_level (entry) <= client->min;
 }
 
@@ -107,7 +115,11 @@ sy_log_protocol_welcome (SyJsonProtocol *protocol,
 
   for (guint i = 0; i < recent->len; i++)
     {
-      g_autofree char *text = format_entry (g_ptr_array_index (recent, i));
+      g_autofree char *text = NULL;
+
+      if (!passes (g_ptr_array_index (recent, i), client))
+        continue;
+      text = format_entry (g_ptr_array_index (recent, i));
       sy_connection_send_text (connection, text);
     }
 }

@@ -9,10 +9,10 @@ home and shared by everything else that runs the binary).
 
 import asyncio
 import json
-import os
 import shutil
 import tempfile
 import time
+import urllib.parse
 
 import websockets
 from websockets.exceptions import ConnectionClosed
@@ -59,6 +59,17 @@ def start_bench_server(testcase, *args, state_dir=None, env=None, start_timeout=
     return server
 
 
+def ws_uri(server, role="control"):
+    """The WebSocket URI with the token of the printed control-url (role
+    "control"), view-url ("view"), or no token at all (None)."""
+    base = "ws://%s:%d/ws" % (server.host, server.port)
+    if role is None:
+        return base
+    url = {"control": server.control_url, "view": server.view_url}[role]
+    query = urllib.parse.urlsplit(url).query
+    return base + ("?" + query if query else "")
+
+
 def vm_rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -82,14 +93,14 @@ class Client:
         self.snapshot = None
 
     @classmethod
-    async def connect(cls, server, protocol, welcome=True, **kw):
-        """Connects; with welcome, reads the hello and the first snapshot
+    async def connect(cls, server, protocol, welcome=True, role="control", **kw):
+        """Connects with the token of `role` (see ws_uri); with welcome, reads the hello and the first snapshot
         message (for the sensor protocol also the immediate reading) into
         .hello and .snapshot (and .first_reading)."""
         options = dict(subprotocols=[protocol], compression=None, ping_interval=None,
                        open_timeout=10, close_timeout=3, max_size=16 * 1024 * 1024)
         options.update(kw)
-        ws = await websockets.connect(server.ws_uri(), **options)
+        ws = await websockets.connect(ws_uri(server, role), **options)
         self = cls(ws, protocol)
         if ws.subprotocol != protocol:
             await ws.close()
@@ -134,10 +145,10 @@ class Client:
         await self.ws.send(obj if isinstance(obj, (str, bytes)) else json.dumps(obj))
 
     async def answer(self, id_, timeout=5.0):
-        """The ack or error whose id is id_ (same type too: 1 is not "1")."""
+        """The answer (ack, error, or e.g. history) whose id is id_ (same
+        type too: 1 is not "1")."""
         def match(m):
-            return (m.get("type") in ("ack", "error") and "id" in m and m["id"] == id_
-                    and type(m["id"]) is type(id_))
+            return "id" in m and m["id"] == id_ and type(m["id"]) is type(id_)
         return await self.recv_until(match, timeout, "answer to id %r" % (id_,))
 
     async def request(self, obj, timeout=5.0):

@@ -10,6 +10,7 @@ must still echo correctly.
 import os
 import socket
 import sys
+import time
 import unittest
 
 sys.dont_write_bytecode = True
@@ -208,6 +209,57 @@ class RobustnessTest(unittest.TestCase):
         self.assertServerHealthy(expected_connections=2)
         ws.abort()
         self.assertServerHealthy()
+
+class NonReaderTest(unittest.TestCase):
+    """A client that sends echo requests and never reads the answers may not
+    make the server hold them without end: once 256 messages wait for it,
+    it is closed (1008, or dropped if it does not read the close either)."""
+
+    def rss_kb(self, pid):
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def test_echo_client_that_never_reads_is_cut_off(self):
+        server = wsraw.start_server(self, "--max-message-size", "65536")
+        addr = server.address
+        bystander = wsraw.ws_connect(addr, path=server.ws_path())
+        self.addCleanup(bystander.conn.close)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(addr)
+        conn = wsraw.Conn(addr, sock=sock)
+        self.addCleanup(conn.close)
+        conn.send(wsraw.build_request("GET", server.ws_path(), "%s:%d" % addr,
+                                      wsraw.handshake_headers(key=wsraw.new_key())))
+        self.assertEqual(wsraw.read_response(conn).status, 101)
+        self.assertEqual(server.wait_connections(2), 2)
+        before = self.rss_kb(server.proc.pid)
+
+        # 1,000 messages of 60 KB (60 MB) as fast as the server takes them,
+        # never reading: bounded in time.
+        frame = wsraw.build_frame(OP_BINARY, os.urandom(60 * 1024))
+        sock.settimeout(0.5)
+        deadline = time.monotonic() + 10
+        sent = 0
+        while sent < 1000 and time.monotonic() < deadline:
+            try:
+                sock.sendall(frame)
+                sent += 1
+            except (socket.timeout, BrokenPipeError, ConnectionResetError):
+                break
+        peak = self.rss_kb(server.proc.pid)
+
+        # It is gone from the server's list; the server held far less than
+        # what was sent, and still serves others.
+        self.assertEqual(server.wait_connections(1, timeout=10), 1)
+        self.assertLess(peak - before, 40 * 1024,
+                        "RSS grew by %d kB for %d messages sent" % (peak - before, sent))
+        bystander.send_text("still here")
+        self.assertEqual(bystander.recv_message(), (OP_TEXT, b"still here"))
+        print("\n  non-reader: sent %d x 60 KB, server RSS +%d kB, cut off" % (sent, peak - before))
 
 
 if __name__ == "__main__":
