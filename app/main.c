@@ -20,6 +20,7 @@
 #include "sy-echo-protocol.h"
 #include "sy-log.h"
 #include "sy-server.h"
+#include "sy-tls.h"
 #include "sy-token.h"
 
 typedef struct
@@ -344,7 +345,7 @@ main (int   argc,
 
   if (options.tls_cert != NULL)
     {
-      certificate = g_tls_certificate_new_from_files (options.tls_cert, options.tls_key, &error);
+      certificate = sy_tls_load_certificate (options.tls_cert, options.tls_key, &error);
       if (certificate == NULL)
         {
           g_printerr ("switchyard: cannot use the TLS certificate %s with the key %s: %s\n",

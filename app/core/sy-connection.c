@@ -40,6 +40,7 @@ struct _SyConnection
   guint64                  messages_in;
   guint64                  messages_out;
   guint64                  frames_submitted;
+  guint64                  bytes_submitted;
   gint64                   rtt;
   gint64                   last_pong;
   char                    *token;
@@ -156,6 +157,7 @@ on_pong (SoupWebsocketConnection *websocket,
   gint64 sent = sy_wire_guard_get_last_ping_written (self->guard);
 
   self->last_pong = g_get_monotonic_time ();
+  sy_wire_guard_pong_received (self->guard);
   if (sent > 0)
     {
       self->rtt = self->last_pong - sent;
@@ -437,6 +439,15 @@ sy_connection_get_close_code (SyConnection *self)
   return self->close_code;
 }
 
+/* Payload bytes sent but not yet written to the socket. */
+static guint64
+queued_bytes (SyConnection *self)
+{
+  guint64 written = self->guard ? sy_wire_guard_get_data_bytes_written (self->guard) : 0;
+
+  return written >= self->bytes_submitted ? 0 : self->bytes_submitted - written;
+}
+
 /* Like libsoup's own check: UTF-8, where NUL is a valid character. */
 static gboolean
 text_is_valid (const char *data,
@@ -489,10 +500,13 @@ sy_connection_send (SyConnection          *self,
   /* A peer that does not read may not make the server hold its messages
    * without end: past the bound it is closed (and dropped, if it does not
    * read the close either). */
-  if (sy_connection_get_queued (self) >= SY_CONNECTION_MAX_QUEUED)
+  if (sy_connection_get_queued (self) >= SY_CONNECTION_MAX_QUEUED ||
+      queued_bytes (self) > MAX (SY_CONNECTION_MAX_QUEUED_BYTES,
+                                 2 * sy_wire_guard_get_max_message_size (self->guard)))
     {
-      sy_connection_log (self, G_LOG_LEVEL_MESSAGE, "closing with 1008: %u messages wait for a peer "
-                         "that does not read", sy_connection_get_queued (self));
+      sy_connection_log (self, G_LOG_LEVEL_MESSAGE, "closing with 1008: %u messages (%" G_GUINT64_FORMAT
+                         " bytes) wait for a peer that does not read",
+                         sy_connection_get_queued (self), queued_bytes (self));
       sy_connection_close (self, SY_CLOSE_POLICY, "too far behind: the client does not read");
       return FALSE;
     }
@@ -507,6 +521,7 @@ sy_connection_send (SyConnection          *self,
   soup_websocket_connection_send_message (self->websocket, type, payload);
   self->messages_out++;
   self->frames_submitted++;
+  self->bytes_submitted += len;
 
   return TRUE;
 }
@@ -712,20 +727,14 @@ sy_connection_get_token (SyConnection *self)
  * sy_connection_get_unanswered_ping:
  * @self: a #SyConnection
  *
- * Returns: the monotonic time the last ping went out if no pong has come
- *   back since, else 0
+ * Returns: the monotonic time the oldest ping not answered yet went out,
+ *   or 0
  */
 gint64
 sy_connection_get_unanswered_ping (SyConnection *self)
 {
-  gint64 ping;
-
   g_return_val_if_fail (SY_IS_CONNECTION (self), 0);
 
-  if (self->guard == NULL)
-    return 0;
-
-  ping = sy_wire_guard_get_last_ping_written (self->guard);
-
-  return ping > self->last_pong ? ping : 0;
+  /* The oldest one: with pings every second, the newest is always young. */
+  return self->guard ? sy_wire_guard_get_oldest_unanswered_ping (self->guard) : 0;
 }

@@ -22,6 +22,8 @@ G_DECLARE_FINAL_TYPE (SyConnection, sy_connection, SY, CONNECTION, GObject)
 /* Messages a connection may have waiting to be written before it is closed
  * as a peer that does not read. */
 #define SY_CONNECTION_MAX_QUEUED 256
+/* …or this many payload bytes, or twice the largest message, if more. */
+#define SY_CONNECTION_MAX_QUEUED_BYTES (4 * 1024 * 1024)
 
 guint64             sy_connection_get_id                (SyConnection          *self);
 const char         *sy_connection_get_label             (SyConnection          *self);

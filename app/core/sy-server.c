@@ -115,6 +115,7 @@ struct _SyServer
   GSource       *stats_source;
   GSource       *shutdown_source;
   GHashTable    *peers;
+  GHashTable    *idle;
   guint          ticks;
   gboolean       stopping;
 };
@@ -907,6 +908,11 @@ on_request_started (SoupServer        *soup,
                     SyServer          *self)
 {
   GSource *source = g_timeout_source_new_seconds (self->request_timeout);
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  /* The next request on a kept-alive connection ends its idle wait. */
+  if (socket != NULL)
+    g_hash_table_remove (self->idle, socket);
 
   /* The source goes with the message, so the borrowed pointer is safe. */
   g_source_set_callback (source, request_deadline_cb, msg, NULL);
@@ -921,6 +927,53 @@ on_request_read (SoupServer        *soup,
                  SyServer          *self)
 {
   g_object_set_data (G_OBJECT (msg), "sy-deadline", NULL);
+}
+
+typedef struct
+{
+  SyServer *server;
+  GSocket  *socket;
+} IdleWait;
+
+static gboolean
+idle_deadline_cb (gpointer data)
+{
+  IdleWait *wait = data;
+
+  g_message ("a kept-alive connection idled for %u s; dropping it", wait->server->request_timeout);
+  g_socket_shutdown (wait->socket, TRUE, TRUE, NULL);
+  g_hash_table_remove (wait->server->idle, wait->socket);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* After a response on a kept-alive connection libsoup waits for the next
+ * request without a new message (so without "request-started"): the idle
+ * deadline starts here, keyed by the socket, and the next request on the
+ * same socket ends it. */
+static void
+on_request_finished (SoupServer        *soup,
+                     SoupServerMessage *msg,
+                     SyServer          *self)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+  GSource *source;
+  IdleWait *wait;
+
+  /* An upgraded connection belongs to its WebSocket now. */
+  if (socket == NULL || g_object_get_data (G_OBJECT (msg), "sy-upgrade") != NULL ||
+      g_socket_is_closed (socket))
+    return;
+
+  wait = g_new0 (IdleWait, 1);
+  wait->server = self;
+  wait->socket = socket;
+  source = g_timeout_source_new_seconds (self->request_timeout);
+  g_source_set_callback (source, idle_deadline_cb, wait, g_free);
+  g_source_set_static_name (source, "[sy-server] idle deadline");
+  g_source_attach (source, self->context);
+  /* The table owns a reference to the socket and the source. */
+  g_hash_table_replace (self->idle, g_object_ref (socket), source);
 }
 
 /* Server thread: the WebSocket endpoint */
@@ -1225,7 +1278,9 @@ listen_socket (SyServer        *self,
       !g_socket_listen (socket, error))
     return FALSE;
 
-  return soup_server_listen_socket (self->soup, socket, 0, error);
+  return soup_server_listen_socket (self->soup, socket,
+                                    self->tls_certificate ? SOUP_SERVER_LISTEN_HTTPS : 0,
+                                    error);
 }
 
 static gboolean
@@ -1297,8 +1352,10 @@ server_thread (gpointer data)
                              "tls-certificate", self->tls_certificate,
                              NULL);
   self->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->idle = g_hash_table_new_full (NULL, NULL, g_object_unref, destroy_source);
   g_signal_connect (self->soup, "request-started", G_CALLBACK (on_request_started), self);
   g_signal_connect (self->soup, "request-read", G_CALLBACK (on_request_read), self);
+  g_signal_connect (self->soup, "request-finished", G_CALLBACK (on_request_finished), self);
   self->open = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
   self->started_at = g_get_monotonic_time ();
   soup_server_add_handler (self->soup, NULL, static_handler, self, NULL);
@@ -1353,6 +1410,7 @@ server_thread (gpointer data)
   g_clear_pointer (&self->open, g_hash_table_unref);
   g_clear_object (&self->soup);
   g_clear_pointer (&self->peers, g_hash_table_unref);
+  g_clear_pointer (&self->idle, g_hash_table_unref);
 
   /* Let pending closes and releases run. */
   while (g_main_context_iteration (self->context, FALSE))

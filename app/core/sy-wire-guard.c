@@ -64,7 +64,9 @@ struct _SyWireGuard
   guint64       bytes_in;
   guint64       bytes_out;
   guint64       data_frames_written;
+  guint64       data_bytes_written;
   gint64        last_ping_written;
+  gint64        oldest_unanswered_ping;
   FrameScanner  in_scan;
   FrameScanner  out_scan;
   guint         violated : 1;
@@ -306,7 +308,11 @@ scan_outgoing (SyWireGuard  *self,
             {
               scan->opcode = scan->header[0] & 0x0f;
               if (scan->opcode == 0x9)
-                self->last_ping_written = g_get_monotonic_time ();
+                {
+                  self->last_ping_written = g_get_monotonic_time ();
+                  if (self->oldest_unanswered_ping == 0)
+                    self->oldest_unanswered_ping = self->last_ping_written;
+                }
               scan->in_payload = TRUE;
               scan->remaining = frame_scanner_payload_length (scan);
               if (scan->remaining == 0)
@@ -317,6 +323,8 @@ scan_outgoing (SyWireGuard  *self,
         {
           gsize take = (gsize) MIN ((guint64) len, scan->remaining);
 
+          if (scan->opcode < 0x8)
+            self->data_bytes_written += take;
           data += take;
           len -= take;
           scan->remaining -= take;
@@ -839,4 +847,43 @@ sy_wire_guard_get_violated (SyWireGuard *self)
 {
   g_return_val_if_fail (SY_IS_WIRE_GUARD (self), FALSE);
   return self->violated;
+}
+
+/**
+ * sy_wire_guard_get_oldest_unanswered_ping:
+ * @self: a #SyWireGuard
+ *
+ * Returns: when the oldest ping not answered yet went out (monotonic), or 0
+ */
+gint64
+sy_wire_guard_get_oldest_unanswered_ping (SyWireGuard *self)
+{
+  g_return_val_if_fail (SY_IS_WIRE_GUARD (self), 0);
+  return self->oldest_unanswered_ping;
+}
+
+/**
+ * sy_wire_guard_pong_received:
+ * @self: a #SyWireGuard
+ *
+ * The peer answered: every ping so far counts as answered.
+ */
+void
+sy_wire_guard_pong_received (SyWireGuard *self)
+{
+  g_return_if_fail (SY_IS_WIRE_GUARD (self));
+  self->oldest_unanswered_ping = 0;
+}
+
+/**
+ * sy_wire_guard_get_data_bytes_written:
+ * @self: a #SyWireGuard
+ *
+ * Returns: payload bytes of data frames written to the socket so far
+ */
+guint64
+sy_wire_guard_get_data_bytes_written (SyWireGuard *self)
+{
+  g_return_val_if_fail (SY_IS_WIRE_GUARD (self), 0);
+  return self->data_bytes_written;
 }

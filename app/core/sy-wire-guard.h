@@ -23,7 +23,10 @@ guint64      sy_wire_guard_get_max_message_size      (SyWireGuard *self);
 guint64      sy_wire_guard_get_bytes_in              (SyWireGuard *self);
 guint64      sy_wire_guard_get_bytes_out             (SyWireGuard *self);
 guint64      sy_wire_guard_get_data_frames_written   (SyWireGuard *self);
+guint64      sy_wire_guard_get_data_bytes_written    (SyWireGuard *self);
 gint64       sy_wire_guard_get_last_ping_written     (SyWireGuard *self);
 gboolean     sy_wire_guard_get_violated              (SyWireGuard *self);
+gint64       sy_wire_guard_get_oldest_unanswered_ping (SyWireGuard *self);
+void         sy_wire_guard_pong_received             (SyWireGuard *self);
 
 G_END_DECLS
