@@ -89,9 +89,17 @@ run_headless (SyServer *server)
   guint sigterm_id;
   guint sigusr1_id;
 
+  /* Handlers first: whoever reads the printed links may signal at once. */
+  sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, loop);
+  sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, loop);
+  sigusr1_id = g_unix_signal_add (SIGUSR1, on_rotate_signal, server);
+
   if (!sy_server_start (server, &error))
     {
       g_printerr ("switchyard: %s\n", error->message);
+      g_source_remove (sigint_id);
+      g_source_remove (sigterm_id);
+      g_source_remove (sigusr1_id);
       return EXIT_FAILURE;
     }
 
@@ -100,10 +108,6 @@ run_headless (SyServer *server)
   g_print ("view-url: %s\n", view);
   g_print ("control-url: %s\n", control);
   fflush (stdout);
-
-  sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, loop);
-  sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, loop);
-  sigusr1_id = g_unix_signal_add (SIGUSR1, on_rotate_signal, server);
 
   g_main_loop_run (loop);
 
