@@ -716,14 +716,29 @@ bench_write_file (SyBench     *self,
 }
 
 static gboolean
+bench_write_json (SyBench      *self,
+                  const char   *basename,
+                  JsonBuilder  *builder,
+                  gboolean      pretty,
+                  GError      **error)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autofree char *text = NULL;
+  gsize length;
+
+  json_generator_set_pretty (generator, pretty);
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, &length);
+
+  return bench_write_file (self, basename, text, length, error);
+}
+
+static gboolean
 bench_save_relays (SyBench  *self,
                    GError  **error)
 {
   g_autoptr(JsonBuilder) builder = NULL;
-  g_autoptr(JsonGenerator) generator = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *text = NULL;
-  gsize length;
 
   if (self->state_dir == NULL)
     return TRUE;
@@ -756,13 +771,7 @@ bench_save_relays (SyBench  *self,
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 
-  root = json_builder_get_root (builder);
-  generator = json_generator_new ();
-  json_generator_set_pretty (generator, TRUE);
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, &length);
-
-  return bench_write_file (self, "relays.json", text, length, error);
+  return bench_write_json (self, "relays.json", builder, TRUE, error);
 }
 
 static gboolean
@@ -770,10 +779,6 @@ bench_save_history (SyBench  *self,
                     GError  **error)
 {
   g_autoptr(JsonBuilder) builder = NULL;
-  g_autoptr(JsonGenerator) generator = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *text = NULL;
-  gsize length;
 
   if (self->state_dir == NULL)
     return TRUE;
@@ -805,12 +810,8 @@ bench_save_history (SyBench  *self,
   json_builder_end_object (builder);
   json_builder_end_object (builder);
 
-  root = json_builder_get_root (builder);
-  generator = json_generator_new ();
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, &length);
-
-  return bench_write_file (self, "history.json", text, length, error);
+  /* An hour of samples: compact. */
+  return bench_write_json (self, "history.json", builder, FALSE, error);
 }
 
 /* Saving from a timer or a confirmation has nobody to report to: log the
