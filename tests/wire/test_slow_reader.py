@@ -196,10 +196,11 @@ class SlowReaderTest(unittest.TestCase):
             for i, n in enumerate(counts):
                 self.assertTrue(0.8 * expected <= n <= 1.1 * expected + 1,
                                 "client %d got %d readings in the window, expected ~%.0f" % (i, n, expected))
-            self.assertLess(p99, P99_BOUND_MS, "p99 delivery delay")
+            self.assertLess(p99, P99_BOUND_MS * wsraw.TIME_SCALE, "p99 delivery delay")
             self.assertLess(worst, MAX_BOUND_MS, "worst delivery delay")
             self.assertGreater(p50, -50.0, "arrival before the source time: clocks differ?")
-            self.assertLess(rss_max - rss_before, RSS_BOUND_KB, "server memory grew during the stall")
+            if not wsraw.SANITIZED:
+                self.assertLess(rss_max - rss_before, RSS_BOUND_KB, "server memory grew during the stall")
 
             # -- the stalled client reads again
             t_resume = time.monotonic()
