@@ -117,6 +117,8 @@ struct _SyServer
   GHashTable    *peers;
   GHashTable    *idle;
   guint          ticks;
+  guint          rate_refusals;
+  gint64         rate_logged_at;
   gboolean       stopping;
 };
 
@@ -732,6 +734,37 @@ refuse (SoupServerMessage *msg,
   set_text_response (msg, status, text);
 }
 
+static char *
+host_name_of (const char *host)
+{
+  const char *colon;
+
+  if (host[0] == '[')
+    {
+      const char *end = strchr (host, ']');
+
+      return end ? g_strndup (host + 1, end - host - 1) : g_strdup (host);
+    }
+
+  colon = strrchr (host, ':');
+
+  return colon ? g_strndup (host, colon - host) : g_strdup (host);
+}
+
+static gboolean
+host_is_literal (SoupServerMessage *msg)
+{
+  const char *host = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Host");
+  g_autofree char *name = NULL;
+
+  if (host == NULL)
+    return FALSE;
+
+  name = host_name_of (host);
+
+  return g_hostname_is_ip_address (name) || g_ascii_strcasecmp (name, "localhost") == 0;
+}
+
 /* Decides the role of a request from its ?token=. Without a token keeper
  * everyone gets the default role; with one, a request without a token gets
  * the default role (view on loopback, none beyond it) and a token brings
@@ -756,6 +789,18 @@ admit (SyServer           *self,
   if (self->tokens == NULL || token == NULL || *token == '\0')
     {
       *role_out = self->default_role;
+
+      /* A page on a rebound DNS name reaches us as "the same origin" and
+       * sends no Origin on a GET: what it cannot fake is the Host. Without a
+       * token, only the server's literal addresses and localhost count. */
+      if (self->tokens != NULL && !host_is_literal (msg))
+        {
+          refuse (msg, peer, SOUP_STATUS_FORBIDDEN,
+                  "Without a token this server only answers to its address or localhost, "
+                  "not to other host names.");
+          return FALSE;
+        }
+
       if (self->default_role >= needed)
         return TRUE;
 
@@ -800,8 +845,6 @@ origin_allowed (SyServer          *self,
   SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
   const char *host = soup_message_headers_get_one (request, "Host");
   g_autofree char *own = NULL;
-  g_autofree char *hostname = NULL;
-  const char *colon;
 
   if (origin == NULL)
     return TRUE;
@@ -820,19 +863,7 @@ origin_allowed (SyServer          *self,
   /* DNS rebinding: a page on evil.example whose name now resolves to
    * 127.0.0.1 sends a matching Origin and Host. Only literal addresses and
    * localhost count as the server's own names. */
-  if (host[0] == '[')
-    {
-      const char *end = strchr (host, ']');
-
-      hostname = end ? g_strndup (host + 1, end - host - 1) : g_strdup (host);
-    }
-  else
-    {
-      colon = strrchr (host, ':');
-      hostname = colon ? g_strndup (host, colon - host) : g_strdup (host);
-    }
-
-  return g_hostname_is_ip_address (hostname) || g_ascii_strcasecmp (hostname, "localhost") == 0;
+  return host_is_literal (msg);
 }
 
 static gboolean
@@ -1216,8 +1247,19 @@ websocket_handler (SoupServer        *server,
     {
       g_autofree char *text = g_strdup_printf ("Too many new connections from this address: at most %u "
                                                "per second. Try again shortly.", self->peer_rate);
+      gint64 now = g_get_monotonic_time ();
+
+      /* A burst is one story, not thousands of lines: one line a second. */
+      self->rate_refusals++;
+      if (now - self->rate_logged_at >= G_USEC_PER_SEC)
+        {
+          g_message ("%s: refused with 429 (%u refusals in the last second): %s",
+                     peer, self->rate_refusals, text);
+          self->rate_refusals = 0;
+          self->rate_logged_at = now;
+        }
       soup_message_headers_replace (response, "Retry-After", "1");
-      refuse (msg, peer, SY_STATUS_TOO_MANY_REQUESTS, text);
+      set_text_response (msg, SY_STATUS_TOO_MANY_REQUESTS, text);
       return;
     }
 

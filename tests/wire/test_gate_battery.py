@@ -349,9 +349,23 @@ class GateBatteryTest(Battery):
         host = "[::1]:%d" % self.port
         ws = connect(self.server, ECHO, host=host, origin="http://" + host)
         self.assertEqual(ws.close(), (1000, ""))
-        # Without an Origin it is not a browser: the token alone decides.
-        ws = connect(self.server, ECHO, host="evil.example:%d" % self.port)
+        # Without an Origin it is not a browser: the token alone decides...
+        ws = connect(self.server, ECHO, host="evil.example:%d" % self.port, token=self.view)
         self.assertEqual(ws.close(), (1000, ""))
+        # ...and without a token a foreign host name gets nothing, neither a
+        # WebSocket nor the API (a rebound page's GET carries no Origin).
+        resp = refused(self.server, protocol=ECHO, host="evil.example:%d" % self.port)
+        self.assertText(resp, 403, "only answers to its address or localhost")
+        for path in ("/api/status", "/api/history?sensor=temperature"):
+            with self.subTest(api=path):
+                conn = wsraw.Conn(self.server.address)
+                try:
+                    conn.send(wsraw.build_request("GET", path, "evil.example:%d" % self.port,
+                                                  [("Connection", "close")]))
+                    resp = wsraw.read_response(conn)
+                finally:
+                    conn.close()
+                self.assertText(resp, 403, "only answers to its address or localhost")
         self.assertServes()
 
     # -- tokens ----------------------------------------------------------

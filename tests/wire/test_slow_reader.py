@@ -45,9 +45,12 @@ N_HISTORY_REQUESTS = 24
 SLOW_RCVBUF = 4096
 SLOW_MSS = 536
 
-# Generous bounds for a loaded CI machine.
-P99_BOUND_MS = 250.0
-MAX_BOUND_MS = 1000.0
+# Bounds that only a slow reader holding up the others would break: alone,
+# p99 is about 11 ms here, but the Python client decoding 1,000 messages a
+# second on a loaded 2-core machine has been seen at 660 ms. Latency figures
+# are the benchmark command's business, not this test's.
+P99_BOUND_MS = 1000.0
+MAX_BOUND_MS = 3000.0
 RSS_BOUND_KB = 20 * 1024
 
 RANGES = {"temperature": (-10, 50), "humidity": (0, 100), "pressure": (950, 1050),
@@ -197,7 +200,7 @@ class SlowReaderTest(unittest.TestCase):
                 self.assertTrue(0.8 * expected <= n <= 1.1 * expected + 1,
                                 "client %d got %d readings in the window, expected ~%.0f" % (i, n, expected))
             self.assertLess(p99, P99_BOUND_MS * wsraw.TIME_SCALE, "p99 delivery delay")
-            self.assertLess(worst, MAX_BOUND_MS, "worst delivery delay")
+            self.assertLess(worst, MAX_BOUND_MS * wsraw.TIME_SCALE, "worst delivery delay")
             self.assertGreater(p50, -50.0, "arrival before the source time: clocks differ?")
             if not wsraw.SANITIZED:
                 self.assertLess(rss_max - rss_before, RSS_BOUND_KB, "server memory grew during the stall")
