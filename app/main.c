@@ -212,15 +212,55 @@ check_options (const Options  *options,
   return TRUE;
 }
 
+/* The settings schema id is the same for the .Devel variant. */
+#define SETTINGS_SCHEMA_ID "io.github.switchyard.Switchyard"
+
+static void
+apply_settings (Options *options)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autoptr(GSettings) settings = NULL;
+
+  schema = source ? g_settings_schema_source_lookup (source, SETTINGS_SCHEMA_ID, TRUE) : NULL;
+  if (schema == NULL)
+    return;
+
+  settings = g_settings_new (SETTINGS_SCHEMA_ID);
+
+  if (options->port < 0)
+    options->port = g_settings_get_int (settings, "port");
+  if (options->bind_address == NULL)
+    options->bind_address = g_settings_get_string (settings, "bind-address");
+  if (options->max_connections < 0)
+    options->max_connections = (int) MIN (g_settings_get_uint (settings, "max-connections"), G_MAXINT);
+  if (options->max_message_size < 0)
+    options->max_message_size = g_settings_get_uint (settings, "max-message-size");
+  if (options->ping_interval < 0)
+    options->ping_interval = (int) MIN (g_settings_get_uint (settings, "ping-interval"), 3600);
+  if (options->tls_cert == NULL && options->tls_key == NULL)
+    {
+      g_autofree char *cert = g_settings_get_string (settings, "tls-certificate");
+      g_autofree char *key = g_settings_get_string (settings, "tls-key");
+
+      if (*cert != '\0' || *key != '\0')
+        {
+          options->tls_cert = g_steal_pointer (&cert);
+          options->tls_key = g_steal_pointer (&key);
+        }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   Options options = {
-    .port = 0,
-    .max_connections = SY_SERVER_DEFAULT_MAX_CONNECTIONS,
-    .max_message_size = SY_SERVER_DEFAULT_MAX_MESSAGE_SIZE,
-    .ping_interval = SY_SERVER_DEFAULT_PING_INTERVAL,
+    /* -1: not given on the command line (settings or defaults decide). */
+    .port = -1,
+    .max_connections = -1,
+    .max_message_size = -1,
+    .ping_interval = -1,
     .tick_hz = SY_BENCH_DEFAULT_TICK_HZ,
     .request_timeout = SY_SERVER_DEFAULT_REQUEST_TIMEOUT,
     .pong_timeout = SY_SERVER_DEFAULT_PONG_TIMEOUT,
@@ -287,8 +327,27 @@ main (int   argc,
                                 _("Switchyard serves a control page and WebSocket subprotocols for "
                                   "sensors and relays."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error) ||
-      !check_options (&options, &error))
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("switchyard: %s\n", error->message);
+      g_printerr ("Run “switchyard --help” for the options.\n");
+      return 2;
+    }
+
+  /* The window's preferences live in GSettings; the command line wins.
+   * The headless server takes only its command line. */
+  if (!options.headless)
+    apply_settings (&options);
+  if (options.port < 0)
+    options.port = 0;
+  if (options.max_connections < 0)
+    options.max_connections = SY_SERVER_DEFAULT_MAX_CONNECTIONS;
+  if (options.max_message_size < 0)
+    options.max_message_size = SY_SERVER_DEFAULT_MAX_MESSAGE_SIZE;
+  if (options.ping_interval < 0)
+    options.ping_interval = SY_SERVER_DEFAULT_PING_INTERVAL;
+
+  if (!check_options (&options, &error))
     {
       g_printerr ("switchyard: %s\n", error->message);
       g_printerr ("Run “switchyard --help” for the options.\n");

@@ -87,7 +87,9 @@ cmd_run() {
   install_missing "${RUN_PACKAGES[@]}"
   build build
   if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
-    exec ./build/app/switchyard "$@"
+    # The uninstalled settings schema, for the window's preferences.
+    GSETTINGS_SCHEMA_DIR="$ROOT/build/data${GSETTINGS_SCHEMA_DIR:+:$GSETTINGS_SCHEMA_DIR}" \
+      exec ./build/app/switchyard "$@"
   fi
   log "no display: running the headless server (Ctrl+C stops it)"
   exec ./build/app/switchyard --headless "$@"
