@@ -207,6 +207,7 @@ class SlowReaderTest(unittest.TestCase):
 
             # -- the stalled client reads again
             t_resume = time.monotonic()
+            seq_at_resume = latest["seq"]
             drained = await asyncio.to_thread(self.drain_until_skipped, slow, latest)
             t_skip = drained["t_skip"]
             frames, skip_msg, latest_at_skip, after = (drained["frames"], drained["skip"],
@@ -229,8 +230,11 @@ class SlowReaderTest(unittest.TestCase):
             stall_readings = STALL_S * min(100, tick_hz)
             self.assertGreaterEqual(skip_msg["skipped"], 0.5 * stall_readings,
                                     "the stall skipped only %d readings" % skip_msg["skipped"])
-            self.assertLessEqual(abs(skip_msg["seq"] - latest_at_skip), max(2, tick_hz // 2),
-                                 "the reading after the skip carries fresh values")
+            # Fresh values: no older than what the others had when it
+            # resumed. (How close it is to their latest when it arrives
+            # depends on how fast this Python client reads 50 streams.)
+            self.assertGreaterEqual(skip_msg["seq"], seq_at_resume - 2,
+                                    "the reading after the skip carries fresh values")
             self.assertLess(drained["arrival_ms"] - skip_msg["t"], 1000.0)
             self.assertEqual(set(skip_msg["values"]), set(SENSOR_IDS))
             if skip_msg["seq"] in values_by_seq:
