@@ -212,6 +212,9 @@ check_options (const Options  *options,
   return TRUE;
 }
 
+/* Marks an option the command line did not give. */
+#define NOT_GIVEN G_MININT
+
 /* The settings schema id is the same for the .Devel variant. */
 #define SETTINGS_SCHEMA_ID "io.github.switchyard.Switchyard"
 
@@ -228,15 +231,15 @@ apply_settings (Options *options)
 
   settings = g_settings_new (SETTINGS_SCHEMA_ID);
 
-  if (options->port < 0)
+  if (options->port == NOT_GIVEN)
     options->port = g_settings_get_int (settings, "port");
   if (options->bind_address == NULL)
     options->bind_address = g_settings_get_string (settings, "bind-address");
-  if (options->max_connections < 0)
+  if (options->max_connections == NOT_GIVEN)
     options->max_connections = (int) MIN (g_settings_get_uint (settings, "max-connections"), G_MAXINT);
-  if (options->max_message_size < 0)
+  if (options->max_message_size == NOT_GIVEN)
     options->max_message_size = g_settings_get_uint (settings, "max-message-size");
-  if (options->ping_interval < 0)
+  if (options->ping_interval == NOT_GIVEN)
     options->ping_interval = (int) MIN (g_settings_get_uint (settings, "ping-interval"), 3600);
   if (options->tls_cert == NULL && options->tls_key == NULL)
     {
@@ -256,11 +259,12 @@ main (int   argc,
       char *argv[])
 {
   Options options = {
-    /* -1: not given on the command line (settings or defaults decide). */
-    .port = -1,
-    .max_connections = -1,
-    .max_message_size = -1,
-    .ping_interval = -1,
+    /* NOT_GIVEN: not on the command line (settings or defaults decide);
+     * any value given, -1 included, is checked as given. */
+    .port = NOT_GIVEN,
+    .max_connections = NOT_GIVEN,
+    .max_message_size = NOT_GIVEN,
+    .ping_interval = NOT_GIVEN,
     .tick_hz = SY_BENCH_DEFAULT_TICK_HZ,
     .request_timeout = SY_SERVER_DEFAULT_REQUEST_TIMEOUT,
     .pong_timeout = SY_SERVER_DEFAULT_PONG_TIMEOUT,
@@ -338,13 +342,13 @@ main (int   argc,
    * The headless server takes only its command line. */
   if (!options.headless)
     apply_settings (&options);
-  if (options.port < 0)
+  if (options.port == NOT_GIVEN)
     options.port = 0;
-  if (options.max_connections < 0)
+  if (options.max_connections == NOT_GIVEN)
     options.max_connections = SY_SERVER_DEFAULT_MAX_CONNECTIONS;
-  if (options.max_message_size < 0)
+  if (options.max_message_size == NOT_GIVEN)
     options.max_message_size = SY_SERVER_DEFAULT_MAX_MESSAGE_SIZE;
-  if (options.ping_interval < 0)
+  if (options.ping_interval == NOT_GIVEN)
     options.ping_interval = SY_SERVER_DEFAULT_PING_INTERVAL;
 
   if (!check_options (&options, &error))
