@@ -38,9 +38,11 @@ void          sy_connection_start         (SyConnection            *self);
 void          sy_connection_abort         (SyConnection            *self);
 void          sy_connection_get_stats     (SyConnection            *self,
                                            SyConnectionStats       *stats);
-void          sy_connection_set_token     (SyConnection            *self,
-                                           const char              *token);
-const char   *sy_connection_get_token     (SyConnection            *self);
+void          sy_connection_set_token_validity (SyConnection       *self,
+                                                guint               generation,
+                                                gint64              expires_at);
+gint64        sy_connection_get_token_validity (SyConnection       *self,
+                                                guint              *generation);
 gint64        sy_connection_get_unanswered_ping (SyConnection      *self);
 gboolean      sy_connection_poll_stats    (SyConnection            *self,
                                            SyConnectionStats       *stats);

@@ -43,7 +43,8 @@ struct _SyConnection
   guint64                  bytes_submitted;
   gint64                   rtt;
   gint64                   last_pong;
-  char                    *token;
+  guint                    token_generation;
+  gint64                   token_expires;
   gushort                  close_code;
   SyConnectionStats        published;
   guint                    started : 1;
@@ -102,7 +103,6 @@ sy_connection_finalize (GObject *object)
   g_clear_pointer (&self->label, g_free);
   g_clear_pointer (&self->peer, g_free);
   g_clear_pointer (&self->origin, g_free);
-  g_clear_pointer (&self->token, g_free);
 
   G_OBJECT_CLASS (sy_connection_parent_class)->finalize (object);
 }
@@ -704,23 +704,30 @@ sy_connection_poll_stats (SyConnection      *self,
   return TRUE;
 }
 
-/* The token the connection was admitted with, checked again when tokens
- * rotate or expire. */
+/* What the connection's token was worth when it came in: its generation
+ * and expiry are all that later checks need, so no token is verified
+ * twice. An expiry of 0 means the connection came in without one. */
 void
-sy_connection_set_token (SyConnection *self,
-                         const char   *token)
+sy_connection_set_token_validity (SyConnection *self,
+                                  guint         generation,
+                                  gint64        expires_at)
 {
   g_return_if_fail (SY_IS_CONNECTION (self));
 
-  g_free (self->token);
-  self->token = g_strdup (token);
+  self->token_generation = generation;
+  self->token_expires = expires_at;
 }
 
-const char *
-sy_connection_get_token (SyConnection *self)
+gint64
+sy_connection_get_token_validity (SyConnection *self,
+                                  guint        *generation)
 {
-  g_return_val_if_fail (SY_IS_CONNECTION (self), NULL);
-  return self->token;
+  g_return_val_if_fail (SY_IS_CONNECTION (self), 0);
+
+  if (generation != NULL)
+    *generation = self->token_generation;
+
+  return self->token_expires;
 }
 
 /**

@@ -282,6 +282,8 @@ police_connections (SyServer *self)
   g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
   gint64 now = g_get_monotonic_time ();
   gboolean check_tokens = self->tokens != NULL && self->ticks % 4 == 0;
+  guint generation = check_tokens ? sy_token_keeper_get_generation (self->tokens) : 0;
+  gint64 token_now = check_tokens ? sy_token_keeper_get_now (self->tokens) : 0;
   GHashTableIter iter;
   gpointer value;
 
@@ -300,14 +302,20 @@ police_connections (SyServer *self)
           continue;
         }
 
-      if (check_tokens && sy_connection_get_token (connection) != NULL)
+      if (check_tokens)
         {
-          g_autoptr(GError) error = NULL;
+          guint token_generation;
+          gint64 expires = sy_connection_get_token_validity (connection, &token_generation);
 
-          if (sy_token_keeper_verify (self->tokens, sy_connection_get_token (connection), NULL, &error) == SY_ROLE_NONE)
+          if (expires != 0 && token_generation != generation)
             {
               g_ptr_array_add (revoked, g_object_ref (connection));
-              g_ptr_array_add (reasons, g_strdup (error->message));
+              g_ptr_array_add (reasons, g_strdup ("The token was revoked"));
+            }
+          else if (expires != 0 && expires <= token_now)
+            {
+              g_ptr_array_add (revoked, g_object_ref (connection));
+              g_ptr_array_add (reasons, g_strdup ("The token has expired"));
             }
         }
     }
@@ -526,7 +534,7 @@ static_handler (SoupServer        *server,
 }
 
 static gboolean admit (SyServer *, SoupServerMessage *, GHashTable *, const char *, SyRole,
-                       const char *, SyRole *, const char **);
+                       const char *, SyRole *, guint *, gint64 *);
 
 /* The HTTP API needs the view role, like the sensors. */
 static gboolean
@@ -535,10 +543,11 @@ api_admit (SyServer          *self,
            GHashTable        *query)
 {
   g_autofree char *peer = describe_peer (msg);
-  const char *token;
+  guint generation;
+  gint64 expires;
   SyRole role;
 
-  return admit (self, msg, query, peer, SY_ROLE_VIEW, "The API", &role, &token);
+  return admit (self, msg, query, peer, SY_ROLE_VIEW, "The API", &role, &generation, &expires);
 }
 
 static void
@@ -777,14 +786,16 @@ admit (SyServer           *self,
        SyRole              needed,
        const char         *what,
        SyRole             *role_out,
-       const char        **token_out)
+       guint              *generation_out,
+       gint64             *expires_out)
 {
   const char *token = query ? g_hash_table_lookup (query, "token") : NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
   SyRole role;
 
-  *token_out = NULL;
+  *generation_out = 0;
+  *expires_out = 0;
 
   if (self->tokens == NULL || token == NULL || *token == '\0')
     {
@@ -811,7 +822,9 @@ admit (SyServer           *self,
       return FALSE;
     }
 
-  role = sy_token_keeper_verify (self->tokens, token, NULL, &error);
+  /* Read before verifying: a rotation in between then shows as revoked. */
+  *generation_out = sy_token_keeper_get_generation (self->tokens);
+  role = sy_token_keeper_verify (self->tokens, token, expires_out, &error);
   if (role == SY_ROLE_NONE)
     {
       text = g_strdup_printf ("%s. Ask the operator for a new link.", error->message);
@@ -828,7 +841,6 @@ admit (SyServer           *self,
     }
 
   *role_out = role;
-  *token_out = token;
 
   return TRUE;
 }
@@ -1016,7 +1028,8 @@ typedef struct
   GSocket       *socket;
   char          *peer;
   char          *origin;
-  char          *token;
+  guint          token_generation;
+  gint64         token_expires;
   SyRole         role;
   gboolean       completed;
 } Upgrade;
@@ -1035,7 +1048,6 @@ upgrade_free (gpointer data)
   g_clear_object (&upgrade->socket);
   g_clear_pointer (&upgrade->peer, g_free);
   g_clear_pointer (&upgrade->origin, g_free);
-  g_clear_pointer (&upgrade->token, g_free);
   g_free (upgrade);
 }
 
@@ -1111,7 +1123,7 @@ complete_upgrade (SoupServerMessage *msg,
   connection = sy_connection_new (id, websocket, guard, upgrade->socket,
                                   upgrade->protocol, upgrade->role,
                                   upgrade->peer, upgrade->origin);
-  sy_connection_set_token (connection, upgrade->token);
+  sy_connection_set_token_validity (connection, upgrade->token_generation, upgrade->token_expires);
   g_hash_table_insert (self->open, ID_KEY (id), connection);
   g_atomic_int_inc (&self->n_open);
   g_signal_connect (connection, "closed", G_CALLBACK (on_connection_closed), self);
@@ -1148,7 +1160,8 @@ websocket_handler (SoupServer        *server,
   SySubprotocol *protocol = NULL;
   const char *chosen[2] = { NULL, NULL };
   const char *origin;
-  const char *token = NULL;
+  guint token_generation = 0;
+  gint64 token_expires = 0;
   SyRole role = SY_ROLE_NONE;
   Upgrade *upgrade;
 
@@ -1240,7 +1253,7 @@ websocket_handler (SoupServer        *server,
     }
 
   if (!admit (self, msg, query, peer, sy_subprotocol_get_role (protocol),
-              sy_subprotocol_get_name (protocol), &role, &token))
+              sy_subprotocol_get_name (protocol), &role, &token_generation, &token_expires))
     return;
 
   if (!peer_rate_allows (self, msg))
@@ -1292,7 +1305,8 @@ websocket_handler (SoupServer        *server,
   upgrade->socket = g_object_ref (soup_server_message_get_socket (msg));
   upgrade->peer = g_steal_pointer (&peer);
   upgrade->origin = g_strdup (origin);
-  upgrade->token = g_strdup (token);
+  upgrade->token_generation = token_generation;
+  upgrade->token_expires = token_expires;
   upgrade->role = role;
   self->n_upgrading++;
   g_object_set_data_full (G_OBJECT (msg), "sy-upgrade", upgrade, upgrade_free);

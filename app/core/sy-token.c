@@ -657,6 +657,27 @@ sy_token_keeper_get_generation (SyTokenKeeper *self)
 }
 
 /**
+ * sy_token_keeper_get_now:
+ * @self: a #SyTokenKeeper
+ *
+ * Returns: the keeper's idea of now, in seconds since the epoch (the test
+ *   clock when one is set), against which expiries are judged
+ */
+gint64
+sy_token_keeper_get_now (SyTokenKeeper *self)
+{
+  gint64 now;
+
+  g_return_val_if_fail (SY_IS_TOKEN_KEEPER (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  now = get_now_locked (self);
+  g_mutex_unlock (&self->mutex);
+
+  return now;
+}
+
+/**
  * sy_token_keeper_rotate:
  * @self: a #SyTokenKeeper
  * @error: return location for a #GError

@@ -42,6 +42,7 @@ SyRole         sy_token_keeper_verify          (SyTokenKeeper  *self,
                                                 gint64         *expires_at,
                                                 GError        **error);
 guint          sy_token_keeper_get_generation  (SyTokenKeeper  *self);
+gint64         sy_token_keeper_get_now         (SyTokenKeeper  *self);
 gboolean       sy_token_keeper_rotate          (SyTokenKeeper  *self,
                                                 GError        **error);
 void           sy_token_keeper_set_clock       (SyTokenKeeper  *self,

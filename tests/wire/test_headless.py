@@ -169,6 +169,12 @@ class CommandLineTest(unittest.TestCase):
             (["--max-message-size", "0"], "--max-message-size"),
             (["--max-message-size", str(2 ** 32)], "--max-message-size"),
             (["--ping-interval", "-1"], "--ping-interval"),
+            (["--tick-hz", "0"], "--tick-hz"),
+            (["--seed", "minus-one"], "--seed"),
+            (["--allow-origin", "evil.example"], "--allow-origin"),
+            (["--allow-origin", "ftp://panel.example"], "--allow-origin"),
+            (["--tls-cert", "/nonexistent.pem"], "--tls-cert"),
+            (["--peer-rate", "-5"], "--peer-rate"),
             (["--no-such-option"], "no-such-option"),
         ]
         for args, mention in cases:
