@@ -816,6 +816,8 @@ test_command_parse (void)
     { "{\"type\":\"post\",\"id\":1,\"text\":\"lone \\udc00\"}", "bad-json" },
     { "{\"type\":\"level\",\"id\":1} {\"type\":\"set\",\"id\":2}", "bad-json" },
     { "[{\"type\":\"set\",\"id\":1}]", "bad-request" },
+    { "{\"type\":\"rename\",\"id\":1,\"name\":\"h\\2028\"}", "bad-json" },
+    { "{\"type\":\"rename\",\"id\":1,\"name\":\"tab\\there \\\"q\\\" \\\\ \\/\"}", NULL },
     { "{\"type\":\"set\",\"id\":1.5}", "bad-request" },
   };
 

@@ -265,9 +265,14 @@ escapes_are_valid (const char *data,
         {
           if (want_low)
             return FALSE;
-          /* Skip the escaped character, which may be a backslash. */
+          /* Only RFC 8259's escapes: json-glib 1.6 lets others such as
+           * "\2" through and makes text that is not UTF-8 of them. */
           if (data[i] == '\\')
-            i++;
+            {
+              if (i + 1 >= len || strchr ("\"\\/bfnrt", data[i + 1]) == NULL)
+                return FALSE;
+              i++;
+            }
           continue;
         }
 
