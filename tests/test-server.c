@@ -109,9 +109,11 @@ test_static_routes (void)
   sy_test_server_start (server);
 
   assert_get (session, server, "GET", "/", 200, "text/html", "<title>Switchyard</title>");
-  assert_get (session, server, "GET", "/index.html", 200, "text/html", "status.js");
+  assert_get (session, server, "GET", "/index.html", 200, "text/html", "page.js");
   assert_get (session, server, "GET", "/style.css", 200, "text/css", "prefers-color-scheme");
-  assert_get (session, server, "GET", "/status.js", 200, "text/javascript", "switchyard.echo.v1");
+  assert_get (session, server, "GET", "/page.js", 200, "text/javascript", "switchyard.echo.v1");
+  assert_get (session, server, "GET", "/model.js", 200, "text/javascript", "class Trend");
+  assert_get (session, server, "GET", "/i18n.js", 200, "text/javascript", "Verbunden");
   assert_get (session, server, "GET", "/favicon.svg", 200, "image/svg+xml", "<svg");
   assert_get (session, server, "GET", "/no-such-file.html", 404, "text/plain", "Not found");
   assert_get (session, server, "GET", "/web/index.html", 404, NULL, NULL);

@@ -202,7 +202,7 @@ class HandshakeTest(unittest.TestCase):
     # -- plain HTTP ------------------------------------------------------
 
     def test_unknown_path_is_404(self):
-        for path in ("/nothing-here", "/api/nothing", "/index.htm", "/status.js.map"):
+        for path in ("/nothing-here", "/api/nothing", "/index.htm", "/page.js.map"):
             with self.subTest(path=path):
                 resp = wsraw.http_request(self.addr, "GET", path)
                 self.assertEqual(resp.status, 404, resp)
@@ -240,7 +240,8 @@ class HandshakeTest(unittest.TestCase):
         self.assertStillEchoes()
 
     def test_static_mime_types(self):
-        expected = {"/": "text/html", "/style.css": "text/css", "/status.js": "text/javascript"}
+        expected = {"/": "text/html", "/style.css": "text/css", "/page.js": "text/javascript",
+                    "/model.js": "text/javascript", "/i18n.js": "text/javascript"}
         for path, mime in expected.items():
             with self.subTest(path=path):
                 resp = wsraw.http_request(self.addr, "GET", path)

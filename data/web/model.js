@@ -1,0 +1,217 @@
+// The control page's pure logic: no DOM, no sockets, no clock of its own.
+// Everything here takes its inputs as arguments, so it runs unchanged under
+// `node --test` (tests/browser/test-model.mjs) and in the page.
+
+// Reconnect delays: exponential, capped, with "equal jitter" (half of the
+// delay is fixed, half is random) so a server restart is not met by every
+// page at the same instant, yet no page waits much longer than the curve.
+export class Backoff {
+  constructor ({ base = 500, factor = 2, max = 15000, random = Math.random } = {}) {
+    this.base = base;
+    this.factor = factor;
+    this.max = max;
+    this.random = random;
+    this.attempt = 0;
+  }
+
+  next () {
+    const ceiling = Math.min(this.max, this.base * Math.pow(this.factor, this.attempt));
+    this.attempt++;
+    return Math.round(ceiling / 2 + this.random() * ceiling / 2);
+  }
+
+  reset () {
+    this.attempt = 0;
+  }
+}
+
+// A sensor's trend line over the last `spanMs`, one point per `stepMs` bucket:
+// a reading in the same bucket as the newest point replaces it, so a 100 Hz
+// stream and a 1 Hz history cost the same. Never more than
+// spanMs / stepMs + 2 points.
+export class Trend {
+  constructor ({ spanMs = 5 * 60 * 1000, stepMs = 500 } = {}) {
+    this.spanMs = spanMs;
+    this.stepMs = stepMs;
+    this.t = [];
+    this.v = [];
+  }
+
+  get length () {
+    return this.t.length;
+  }
+
+  get maxPoints () {
+    return Math.floor(this.spanMs / this.stepMs) + 2;
+  }
+
+  get newest () {
+    return this.t.length ? this.t[this.t.length - 1] : null;
+  }
+
+  push (t, v) {
+    if (!Number.isFinite(t) || !Number.isFinite(v))
+      return;
+    const n = this.t.length;
+    if (n > 0) {
+      const last = this.t[n - 1];
+      if (t < last)
+        return; // out of order: a late duplicate, never rewrite the past
+      if (Math.floor(t / this.stepMs) === Math.floor(last / this.stepMs)) {
+        this.t[n - 1] = t;
+        this.v[n - 1] = v;
+        return;
+      }
+    }
+    this.t.push(t);
+    this.v.push(v);
+    this.prune();
+  }
+
+  // History (oldest first) arrives after the first readings: keep the points
+  // older than what is already there, then what is there.
+  seed (times, values) {
+    const first = this.t.length ? this.t[0] : Infinity;
+    const t = [];
+    const v = [];
+    const n = Math.min(times.length, values.length);
+    for (let i = 0; i < n; i++) {
+      if (times[i] < first && Number.isFinite(times[i]) && Number.isFinite(values[i]) &&
+          (t.length === 0 || times[i] > t[t.length - 1])) {
+        t.push(times[i]);
+        v.push(values[i]);
+      }
+    }
+    this.t = t.concat(this.t);
+    this.v = v.concat(this.v);
+    this.prune();
+  }
+
+  prune () {
+    if (this.t.length === 0)
+      return;
+    const horizon = this.newest - this.spanMs;
+    let drop = 0;
+    while (drop < this.t.length && this.t[drop] < horizon)
+      drop++;
+    const excess = this.t.length - drop - this.maxPoints;
+    if (excess > 0)
+      drop += excess;
+    if (drop > 0) {
+      this.t.splice(0, drop);
+      this.v.splice(0, drop);
+    }
+  }
+
+  clear () {
+    this.t = [];
+    this.v = [];
+  }
+
+  // The window the line shows: what there is, from half a minute (a fresh
+  // server has little history) up to the whole span, newest at the right.
+  windowMs (minWindowMs = 30000) {
+    if (this.t.length === 0)
+      return minWindowMs;
+    const covered = this.newest - this.t[0];
+    return Math.min(this.spanMs, Math.max(minWindowMs, covered));
+  }
+
+  // The values' own range with a margin, never narrower than 1 % of the
+  // sensor's scale: a flat line stays flat instead of magnifying noise.
+  valueRange (scaleMin, scaleMax) {
+    if (this.v.length === 0)
+      return [scaleMin, scaleMax];
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of this.v) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    const floor = Math.abs(scaleMax - scaleMin) * 0.01 || 1;
+    const pad = Math.max((hi - lo) * 0.1, floor / 2);
+    return [lo - pad, hi + pad];
+  }
+
+  // SVG polyline points in a width × height box: time on x over windowMs(),
+  // valueRange() on y.
+  toPoints (width, height, scaleMin, scaleMax) {
+    const n = this.t.length;
+    if (n === 0)
+      return '';
+    const window = this.windowMs();
+    const start = this.newest - window;
+    const [lo, hi] = this.valueRange(scaleMin, scaleMax);
+    const range = hi - lo;
+    const parts = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = Math.max(0, (this.t[i] - start) / window * width);
+      const y = height - (this.v[i] - lo) / range * height;
+      parts[i] = `${x.toFixed(1)},${y.toFixed(1)}`;
+    }
+    return parts.join(' ');
+  }
+}
+
+// Decimals that suit a sensor's range: a 2000 lx scale needs none, a 10 A
+// one two.
+export function decimalsFor (min, max) {
+  const range = Math.abs(max - min);
+  if (range >= 1000)
+    return 0;
+  if (range >= 100)
+    return 1;
+  return 2;
+}
+
+export function formatValue (value, decimals, locale) {
+  if (!Number.isFinite(value))
+    return '–';
+  return value.toLocaleString(locale, {
+    minimumFractionDigits: decimals,
+    maximumFractionDigits: decimals,
+  });
+}
+
+// Where a value sits on its sensor's scale, from 0 to 1.
+export function fraction (value, min, max) {
+  if (!Number.isFinite(value) || !(max > min))
+    return 0;
+  return Math.min(1, Math.max(0, (value - min) / (max - min)));
+}
+
+// The median of a few round-trip samples: one slow garbage-collection pause
+// must not make the readout jump.
+export function median (samples) {
+  if (samples.length === 0)
+    return null;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+// Which state the connection indicator shows while the link is down: after a
+// while (or when the browser itself says it is offline) "reconnecting"
+// becomes "offline"; retries go on either way.
+export function downState (downForMs, browserOnline, offlineAfterMs = 30000) {
+  if (!browserOnline || downForMs >= offlineAfterMs)
+    return 'offline';
+  return 'reconnecting';
+}
+
+// The relay a page shows: the device's confirmed state, and whether anything
+// (this page's own command or the device) is still in flight.
+export function relayView (relay, inflight) {
+  return {
+    on: !!relay.on,
+    pending: !!relay.pending || !!inflight,
+    target: relay.pending ? !!relay.target : !!relay.on,
+    stuck: !!relay.stuck,
+  };
+}
+
+// The state a click on a relay's switch asks for: the opposite of where the
+// relay is heading (a second click on a pending switch turns it back).
+export function clickTarget (relay) {
+  return !(relay.pending ? relay.target : relay.on);
+}
