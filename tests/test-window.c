@@ -7,9 +7,14 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <string.h>
 #include <webkit/webkit.h>
 
 #include "sy-application.h"
+#include "sy-audit.h"
+#include "sy-bench.h"
+#include "sy-token.h"
+#include "sy-connection-info.h"
 #include "sy-echo-protocol.h"
 #include "sy-log.h"
 #include "sy-test-utils.h"
@@ -59,6 +64,17 @@ count_arrivals (GListModel *model,
   *arrived += added;
 }
 
+static char *
+join_list (GList *strings)
+{
+  GString *joined = g_string_new (NULL);
+
+  for (GList *l = strings; l != NULL; l = l->next)
+    g_string_append_printf (joined, "%s%s", joined->len ? " " : "", (const char *) l->data);
+
+  return g_string_free (joined, FALSE);
+}
+
 static const char *
 visible_page (SyWindow *window)
 {
@@ -81,9 +97,14 @@ test_window_shows_page (void)
 {
   g_autoptr(SyServer) server = sy_test_server_new ();
   g_autoptr(SyApplication) app = NULL;
+  g_autoptr(SyTokenKeeper) tokens = NULL;
+  g_autoptr(SyBench) bench = NULL;
+  g_autoptr(SyAudit) audit = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *uri = NULL;
-  g_autofree char *echo = NULL;
+  g_autofree char *link = NULL;
+  g_autofree char *joined = NULL;
+  GList *seen = NULL;
   g_autofree char *server_text = NULL;
   GListModel *connections = sy_server_get_connections (server);
   SyWindow *window;
@@ -91,6 +112,14 @@ test_window_shows_page (void)
   GtkLabel *label;
   guint arrived = 0;
   gint64 deadline;
+
+  /* The page needs the bench's subprotocols, and a control token to command. */
+  tokens = sy_token_keeper_new (NULL, &error);
+  g_assert_no_error (error);
+  bench = sy_bench_new (1, NULL);
+  audit = sy_audit_new (NULL);
+  sy_server_install_bench (server, bench, audit);
+  g_object_set (server, "token-keeper", tokens, "default-role", SY_ROLE_VIEW, NULL);
 
   app = sy_application_new (server);
   g_application_register (G_APPLICATION (app), NULL, &error);
@@ -107,31 +136,47 @@ test_window_shows_page (void)
   uri = sy_server_dup_uri (server);
   g_assert_cmpstr (subtitle (window), ==, uri);
   g_assert_cmpstr (visible_page (window), ==, "page");
+  /* …with the window's own control token. */
   WAIT_UNTIL (!webkit_web_view_is_loading (view) &&
-              g_strcmp0 (webkit_web_view_get_uri (view), uri) == 0, 20000);
+              g_str_has_prefix (webkit_web_view_get_uri (view), uri) &&
+              strstr (webkit_web_view_get_uri (view), "?token=v1.c.") != NULL, 20000);
   g_assert_cmpstr (webkit_web_view_get_title (view), ==, "Switchyard");
 
-  /* The page's script measures an echo round trip over its own WebSocket,
-   * which the connections model sees come and go. */
+  /* The page connects its four sockets with the window's control token and
+   * says so; its echo socket measures the round trip. */
   deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
   while (TRUE)
     {
-      g_free (echo);
-      echo = eval_js (view, "document.getElementById('echo').textContent");
-      if (g_str_has_suffix (echo, " ms"))
+      g_free (link);
+      link = eval_js (view, "document.getElementById('link').dataset.state + ' ' + "
+                            "document.body.dataset.role + ' ' + "
+                            "(document.getElementById('rtt').dataset.rttMs || '')");
+      if (g_str_has_prefix (link, "connected control ") && !g_str_has_suffix (link, " "))
         break;
-      g_assert_cmpstr (echo, !=, "failed");
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the page did not connect: link, role, rtt = '%s'", link);
     }
-  WAIT_UNTIL (g_list_model_get_n_items (connections) == 0, 10000);
-  g_assert_cmpuint (arrived, >=, 1);
+  WAIT_UNTIL (g_list_model_get_n_items (connections) == 4, 10000);
+  g_assert_cmpuint (arrived, ==, 4);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autoptr(SyConnectionInfo) info = g_list_model_get_item (connections, i);
+      const char *subprotocol = sy_connection_info_get_subprotocol (info);
+
+      g_assert_cmpint (sy_connection_info_get_role (info), ==, SY_ROLE_CONTROL);
+      seen = g_list_prepend (seen, g_strdup (subprotocol));
+    }
+  seen = g_list_sort (seen, (GCompareFunc) g_strcmp0);
+  joined = join_list (seen);
+  g_list_free_full (seen, g_free);
+  g_assert_cmpstr (joined, ==, "switchyard.display.v1 switchyard.echo.v1 switchyard.relay.v1 switchyard.sensor.v1");
 
   WAIT_UNTIL ((g_free (server_text),
                server_text = eval_js (view, "document.getElementById('server').textContent"),
                g_str_has_prefix (server_text, "Switchyard " PACKAGE_VERSION)), 10000);
 
   label = GTK_LABEL (gtk_widget_get_template_child (GTK_WIDGET (window), SY_TYPE_WINDOW, "connections_label"));
-  g_assert_cmpstr (gtk_label_get_label (label), ==, "0 connections");
+  WAIT_UNTIL (g_strcmp0 (gtk_label_get_label (label), "4 connections") == 0, 5000);
 
   /* Stopped: a status page, not a broken page; the action starts it again. */
   sy_server_stop (server);
