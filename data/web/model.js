@@ -164,13 +164,24 @@ export function decimalsFor (min, max) {
   return 2;
 }
 
+// toLocaleString() with options builds a formatter per call; at sixty
+// frames a second for every sensor that shows, so keep one per locale and
+// number of decimals.
+const formatters = new Map();
+
 export function formatValue (value, decimals, locale) {
   if (!Number.isFinite(value))
     return '–';
-  return value.toLocaleString(locale, {
-    minimumFractionDigits: decimals,
-    maximumFractionDigits: decimals,
-  });
+  const key = `${locale}/${decimals}`;
+  let format = formatters.get(key);
+  if (format === undefined) {
+    format = new Intl.NumberFormat(locale, {
+      minimumFractionDigits: decimals,
+      maximumFractionDigits: decimals,
+    });
+    formatters.set(key, format);
+  }
+  return format.format(value);
 }
 
 // Where a value sits on its sensor's scale, from 0 to 1.
