@@ -19,5 +19,11 @@ G_DECLARE_FINAL_TYPE (SyWindow, sy_window, SY, WINDOW, AdwApplicationWindow)
 
 SyWindow      *sy_window_new          (SyApplication *application);
 WebKitWebView *sy_window_get_web_view (SyWindow      *self);
+void           sy_window_show_panel   (SyWindow      *self,
+                                       const char    *name);
+GtkWidget     *sy_window_get_panel    (SyWindow      *self,
+                                       const char    *name);
+
+GdkTexture    *sy_qr_texture_new      (const char    *text);
 
 G_END_DECLS
