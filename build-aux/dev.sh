@@ -15,13 +15,14 @@ ROOT=$(pwd)
 RUN_PACKAGES=(
   build-essential meson ninja-build pkg-config gettext
   libgtk-4-dev libsoup-3.0-dev libwebkitgtk-6.0-dev libjson-glib-dev libadwaita-1-dev
-  desktop-file-utils appstream
+  desktop-file-utils appstream libqrencode-dev
 )
 # The test suites: a display server, a session bus, real clients.
 TEST_PACKAGES=(
   xvfb xauth dbus-daemon at-spi2-core libgl1-mesa-dri fonts-dejavu-core
   python3 python3-websockets openssl
   clang libclang-rt-14-dev
+  chromium
 )
 
 log() {
@@ -83,6 +84,25 @@ print(passed, failed)
 PY
 }
 
+# The browser tests' Node packages (playwright-core drives Debian's chromium;
+# no browser is ever downloaded). Node and npm come from Debian unless the
+# machine already has them: NodeSource's nodejs bundles npm and conflicts with
+# Debian's npm package.
+install_node_modules() {
+  local pkgs=()
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    install_missing "${pkgs[@]}"
+  fi
+  local dir="$ROOT/tests/browser"
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    log "installing the browser tests' node modules"
+    (cd "$dir" && npm ci --no-audit --no-fund)
+    touch "$dir/node_modules"
+  fi
+}
+
 cmd_run() {
   install_missing "${RUN_PACKAGES[@]}"
   build build
@@ -97,6 +117,7 @@ cmd_run() {
 
 cmd_test() {
   install_missing "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+  install_node_modules
 
   build build
   log "testing build (all suites)"
