@@ -217,6 +217,26 @@ test_debug_filter (void)
   g_unsetenv ("G_MESSAGES_DEBUG");
 }
 
+/* A structured critical (GTK and libsoup log that way) aborts a test run as
+ * GLib's own writer would make it, and a lowered mask lets one through. */
+static void
+test_structured_fatal (void)
+{
+  if (g_test_subprocess ())
+    {
+      sy_log_set_fatal_mask (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL);
+      g_log_structured ("sy-test", G_LOG_LEVEL_WARNING, "MESSAGE", "a warning on purpose");
+      g_log_structured ("sy-test", G_LOG_LEVEL_CRITICAL, "MESSAGE", "a critical on purpose");
+      g_printerr ("not reached\n");
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 10 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*a warning on purpose*a critical on purpose*");
+  g_test_trap_assert_stderr_unmatched ("*not reached*");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -230,6 +250,7 @@ main (int   argc,
   g_test_add_func ("/core/log/ring-bounded", test_ring_bounded);
   g_test_add_func ("/core/log/threads", test_threads);
   g_test_add_func ("/core/log/debug-filter", test_debug_filter);
+  g_test_add_func ("/core/log/structured-fatal", test_structured_fatal);
 
   return g_test_run ();
 }

@@ -8,6 +8,8 @@
 
 #include "config.h"
 
+#include <stdlib.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -447,6 +449,7 @@ typedef struct
   gboolean      drain_scheduled;
   gboolean      console;
   gboolean      color;
+  gint          fatal_mask;
 } SyLogState;
 
 static SyLogState state;
@@ -627,6 +630,8 @@ sy_log_writer (GLogLevelFlags   log_level,
   const char *message = NULL;
   guint64 connection = 0;
   gint64 now = g_get_real_time ();
+  gboolean old_api = FALSE;
+  gboolean fatal;
   SyLogEntry *entry;
   gboolean dropped_by_debug;
 
@@ -640,21 +645,32 @@ sy_log_writer (GLogLevelFlags   log_level,
         message = f->value;
       else if (g_strcmp0 (f->key, SY_LOG_FIELD_CONNECTION) == 0)
         connection = g_ascii_strtoull (f->value, NULL, 10);
+      else if (g_strcmp0 (f->key, "GLIB_OLD_LOG_API") == 0)
+        old_api = TRUE;
     }
 
   if (message == NULL)
     message = "";
 
+  /* GLib's own writer makes a structured message fatal when its level is in
+   * g_log_set_always_fatal() (G_DEBUG=fatal-criticals, g_test_init()); g_log()
+   * has done that already for messages of the old API. Do the same, so that
+   * a critical from GTK aborts a test here as it would anywhere. */
+  fatal = !old_api && (log_level & (GLogLevelFlags) g_atomic_int_get (&state.fatal_mask)) != 0;
+
   /* Debug and info go nowhere unless G_MESSAGES_DEBUG asks for them, as
    * with GLib's own writer. */
   dropped_by_debug = g_log_writer_default_would_drop (log_level, domain);
 
-  if (state.console && !dropped_by_debug)
+  if ((state.console && !dropped_by_debug) || fatal)
     {
       g_autofree char *line = format_line (now, log_level, domain, message, state.color);
       fprintf (stderr, "%s\n", line);
       fflush (stderr);
     }
+
+  if (fatal)
+    abort ();
 
   if (dropped_by_debug || state.model == NULL)
     return G_LOG_WRITER_HANDLED;
@@ -727,6 +743,9 @@ sy_log_init (void)
   state.model = g_object_new (SY_TYPE_LOG_MODEL, NULL);
   state.console = TRUE;
   state.color = g_log_writer_supports_color (fileno (stderr));
+  /* Read the always-fatal mask without changing it. */
+  state.fatal_mask = g_log_set_always_fatal (G_LOG_FATAL_MASK);
+  g_log_set_always_fatal (state.fatal_mask);
 
   g_log_set_writer_func (sy_log_writer, NULL, NULL);
 }
@@ -740,6 +759,21 @@ SyLogModel *
 sy_log_get_model (void)
 {
   return state.model;
+}
+
+/**
+ * sy_log_set_fatal_mask:
+ * @mask: the levels that abort
+ *
+ * Which levels of structured messages abort the program. It starts as
+ * g_log_set_always_fatal() had it when sy_log_init() ran, the way GLib's own
+ * writer treats structured messages; a test that logs warnings on purpose
+ * may lower it.
+ */
+void
+sy_log_set_fatal_mask (GLogLevelFlags mask)
+{
+  g_atomic_int_set (&state.fatal_mask, (gint) (mask & G_LOG_LEVEL_MASK));
 }
 
 /**

@@ -63,6 +63,7 @@ GPtrArray      *sy_log_dup_recent            (void);
 int             sy_log_level_from_string     (const char     *name);
 SyLogModel     *sy_log_get_model             (void);
 void            sy_log_set_console           (gboolean        enabled);
+void            sy_log_set_fatal_mask        (GLogLevelFlags  mask);
 void            sy_log_flush                 (void);
 const char     *sy_log_level_to_string       (GLogLevelFlags  level);
 
