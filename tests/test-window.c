@@ -140,7 +140,7 @@ test_window_shows_page (void)
   WAIT_UNTIL (!webkit_web_view_is_loading (view) &&
               g_str_has_prefix (webkit_web_view_get_uri (view), uri) &&
               strstr (webkit_web_view_get_uri (view), "?token=v1.c.") != NULL, 20000);
-  g_assert_cmpstr (webkit_web_view_get_title (view), ==, "Switchyard");
+  WAIT_UNTIL (g_strcmp0 (webkit_web_view_get_title (view), "Switchyard") == 0, 10000);
 
   /* The page connects its four sockets with the window's control token and
    * says so; its echo socket measures the round trip. */
@@ -192,6 +192,243 @@ test_window_shows_page (void)
   sy_server_stop (server);
 }
 
+typedef struct
+{
+  gboolean  done;
+  char     *text;
+} ClipboardRead;
+
+static void
+clipboard_read_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ClipboardRead *read = user_data;
+
+  read->text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (object), result, NULL);
+  read->done = TRUE;
+}
+
+/* The header bar's actions: copy the control link, stop and start, rotate
+ * the tokens (the view follows with a fresh one). */
+static void
+test_window_header_actions (void)
+{
+  g_autoptr(SyServer) server = sy_test_server_new ();
+  g_autoptr(SyTokenKeeper) tokens = NULL;
+  g_autoptr(SyBench) bench = sy_bench_new (1, NULL);
+  g_autoptr(SyAudit) audit = sy_audit_new (NULL);
+  g_autoptr(SyApplication) app = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *first_uri = NULL;
+  ClipboardRead read = { 0 };
+  SyWindow *window;
+  WebKitWebView *view;
+
+  tokens = sy_token_keeper_new (NULL, &error);
+  g_assert_no_error (error);
+  sy_server_install_bench (server, bench, audit);
+  g_object_set (server, "token-keeper", tokens, "default-role", SY_ROLE_VIEW, NULL);
+
+  app = sy_application_new (server);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  window = SY_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  view = sy_window_get_web_view (window);
+  WAIT_UNTIL (!webkit_web_view_is_loading (view) &&
+              strstr (webkit_web_view_get_uri (view), "?token=v1.c.") != NULL, 20000);
+  first_uri = g_strdup (webkit_web_view_get_uri (view));
+
+  /* Copy: a control link that the server accepts. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.copy-control-url", NULL));
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (GTK_WIDGET (window)), NULL,
+                                 clipboard_read_cb, &read);
+  WAIT_UNTIL (read.done, 5000);
+  g_assert_nonnull (read.text);
+  g_assert_nonnull (strstr (read.text, "?token=v1.c."));
+  {
+    g_autofree char *uri = sy_server_dup_uri (server);
+    g_autofree char *token = g_strdup (strstr (read.text, "?token=") + strlen ("?token="));
+    g_autoptr(GError) verify_error = NULL;
+
+    g_assert_true (g_str_has_prefix (read.text, uri));
+    g_assert_cmpint (sy_token_keeper_verify (tokens, token, NULL, &verify_error), ==, SY_ROLE_CONTROL);
+    g_assert_no_error (verify_error);
+  }
+  g_free (read.text);
+
+  /* Stop and start through the header bar's toggle. */
+  g_action_group_change_action_state (G_ACTION_GROUP (window), "running", g_variant_new_boolean (FALSE));
+  g_assert_false (sy_server_get_running (server));
+  g_assert_cmpstr (visible_page (window), ==, "stopped");
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "copy-control-url"));
+  /* The button activates the action without a value: a toggle. */
+  g_action_group_activate_action (G_ACTION_GROUP (window), "running", NULL);
+  g_assert_true (sy_server_get_running (server));
+  g_assert_cmpstr (visible_page (window), ==, "page");
+  WAIT_UNTIL (!webkit_web_view_is_loading (view), 20000);
+
+  /* Rotation revokes the view's own token: the view reloads with a new one
+   * and its page connects again. */
+  g_free (first_uri);
+  first_uri = g_strdup (webkit_web_view_get_uri (view));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.rotate-tokens", NULL));
+  WAIT_UNTIL (!webkit_web_view_is_loading (view) &&
+              g_strcmp0 (webkit_web_view_get_uri (view), first_uri) != 0, 20000);
+  {
+    g_autofree char *state = NULL;
+
+    WAIT_UNTIL ((g_free (state),
+                 state = eval_js (view, "document.getElementById('link').dataset.state + ' ' + "
+                                        "document.body.dataset.role"),
+                 g_strcmp0 (state, "connected control") == 0), 20000);
+  }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  sy_server_stop (server);
+}
+
+/* The side pane: three panels, shown by name, hidden and shown again. */
+static void
+test_window_panels (void)
+{
+  g_autoptr(SyServer) server = sy_test_server_new ();
+  g_autoptr(SyBench) bench = sy_bench_new (1, NULL);
+  g_autoptr(SyAudit) audit = sy_audit_new (NULL);
+  g_autoptr(SyApplication) app = NULL;
+  g_autoptr(GError) error = NULL;
+  SyWindow *window;
+  AdwFlap *flap;
+  AdwViewStack *panels;
+
+  sy_server_install_bench (server, bench, audit);
+  app = sy_application_new (server);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  window = SY_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  flap = ADW_FLAP (gtk_widget_get_template_child (GTK_WIDGET (window), SY_TYPE_WINDOW, "flap"));
+  panels = ADW_VIEW_STACK (gtk_widget_get_template_child (GTK_WIDGET (window), SY_TYPE_WINDOW, "panels"));
+
+  g_assert_nonnull (sy_window_get_panel (window, "connections"));
+  g_assert_nonnull (sy_window_get_panel (window, "log"));
+  g_assert_nonnull (sy_window_get_panel (window, "hardware"));
+  g_assert_null (sy_window_get_panel (window, "nonsense"));
+
+  sy_window_show_panel (window, "log");
+  g_assert_true (adw_flap_get_reveal_flap (flap));
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (panels), ==, "log");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-panel", "s", "hardware"));
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (panels), ==, "hardware");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.toggle-panels", NULL));
+  g_assert_false (adw_flap_get_reveal_flap (flap));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.toggle-panels", NULL));
+  g_assert_true (adw_flap_get_reveal_flap (flap));
+
+  /* On loopback there is nothing for a phone to scan. */
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (window),
+                                                                                     SY_TYPE_WINDOW,
+                                                                                     "qr_button"))));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  sy_server_stop (server);
+}
+
+static gboolean
+dark_at (const guint8 *pixels,
+         gsize         stride,
+         int           x,
+         int           y)
+{
+  return pixels[y * stride + x * 4] < 128;
+}
+
+/* The QR code: black modules on white with a quiet zone of four modules,
+ * the three finder patterns where a reader looks for them. */
+static void
+test_window_qr (void)
+{
+  const char *text = "http://192.0.2.7:8080/?token=v1.v.1795704827.1.bf0b859d05b12489.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
+  g_autoptr(GdkTexture) texture = sy_qr_texture_new (text);
+  g_autofree guint8 *pixels = NULL;
+  g_autofree char *too_long = NULL;
+  int side, modules, module;
+  gsize stride;
+
+  g_assert_nonnull (texture);
+  side = gdk_texture_get_width (texture);
+  g_assert_cmpint (side, ==, gdk_texture_get_height (texture));
+  module = 5;
+  g_assert_cmpint (side % module, ==, 0);
+  modules = side / module - 8;
+  /* Versions are 17 + 4 v modules wide. */
+  g_assert_cmpint ((modules - 17) % 4, ==, 0);
+  g_assert_cmpint (modules, >=, 21);
+
+  stride = (gsize) side * 4;
+  pixels = g_malloc (stride * side);
+  gdk_texture_download (texture, pixels, stride);
+
+  /* Quiet zone: white all round. */
+  for (int i = 0; i < side; i++)
+    for (int q = 0; q < 4 * module; q++)
+      {
+        g_assert_false (dark_at (pixels, stride, i, q));
+        g_assert_false (dark_at (pixels, stride, q, i));
+        g_assert_false (dark_at (pixels, stride, i, side - 1 - q));
+        g_assert_false (dark_at (pixels, stride, side - 1 - q, i));
+      }
+
+  /* Finder patterns at three corners: a dark 7×7 ring, a light ring, a dark
+   * 3×3 centre. */
+  for (int corner = 0; corner < 3; corner++)
+    {
+      int ox = 4 + (corner == 1 ? modules - 7 : 0);
+      int oy = 4 + (corner == 2 ? modules - 7 : 0);
+
+      for (int y = 0; y < 7; y++)
+        for (int x = 0; x < 7; x++)
+          {
+            gboolean ring = x == 0 || y == 0 || x == 6 || y == 6;
+            gboolean centre = x >= 2 && x <= 4 && y >= 2 && y <= 4;
+            int px = (ox + x) * module + module / 2;
+            int py = (oy + y) * module + module / 2;
+
+            g_assert_cmpint (dark_at (pixels, stride, px, py), ==, ring || centre);
+          }
+    }
+
+  /* More than a QR code holds: no texture, no crash. */
+  too_long = g_strnfill (8000, 'x');
+  g_assert_null (sy_qr_texture_new (too_long));
+}
+
+/* WebKit's web process and the application's bus name live as long as the
+ * process, and each test has directories of its own: every test runs in a
+ * process of its own. */
+static void
+run_in_subprocess (gconstpointer data)
+{
+  GTestFunc func = (GTestFunc) data;
+
+  if (g_test_subprocess ())
+    {
+      func ();
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+static void
+add_test (const char *path,
+          GTestFunc   func)
+{
+  g_test_add_data_func (path, (gconstpointer) func, run_in_subprocess);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -207,7 +444,10 @@ main (int   argc,
     }
   adw_init ();
 
-  g_test_add_func ("/gui/window/shows-page", test_window_shows_page);
+  add_test ("/gui/window/shows-page", test_window_shows_page);
+  add_test ("/gui/window/header-actions", test_window_header_actions);
+  add_test ("/gui/window/panels", test_window_panels);
+  add_test ("/gui/window/qr", test_window_qr);
 
   return g_test_run ();
 }
