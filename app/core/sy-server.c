@@ -1609,6 +1609,85 @@ sy_server_close_connection (SyServer   *self,
                               close_connection_cb, request, close_request_free);
 }
 
+typedef struct
+{
+  SyServer       *server;
+  GSourceFunc     function;
+  gpointer        data;
+  GDestroyNotify  notify;
+} Invocation;
+
+static void
+invocation_free (gpointer data)
+{
+  Invocation *invocation = data;
+
+  if (invocation->notify != NULL)
+    invocation->notify (invocation->data);
+  g_free (invocation);
+}
+
+static gboolean
+invocation_cb (gpointer data)
+{
+  Invocation *invocation = data;
+
+  /* Once the shutdown began, the bench is about to stop: nothing new may
+   * start on it (its sources would outlive the thread). */
+  if (invocation->server->stopping)
+    return G_SOURCE_REMOVE;
+
+  return invocation->function (invocation->data);
+}
+
+/**
+ * sy_server_invoke:
+ * @self: a #SyServer
+ * @function: what to run on the server thread
+ * @data: (closure): data for @function and @notify
+ * @notify: (nullable): frees @data
+ *
+ * Runs @function on the server thread, like g_main_context_invoke_full()
+ * on its context, so that the owner thread can use what lives there (the
+ * bench). Call it from the thread that started the server.
+ *
+ * @function is not called when the server is not running, or once its
+ * shutdown began; @notify is called in every case, exactly once: at once
+ * on the calling thread when this returns %FALSE, else on the server thread
+ * before sy_server_stop() returns. A @notify that finds @function did not
+ * run knows the server stopped.
+ *
+ * Returns: %TRUE if the server is running and @function was queued
+ */
+gboolean
+sy_server_invoke (SyServer       *self,
+                  GSourceFunc     function,
+                  gpointer        data,
+                  GDestroyNotify  notify)
+{
+  Invocation *invocation;
+
+  g_return_val_if_fail (SY_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (function != NULL, FALSE);
+
+  if (!self->running)
+    {
+      if (notify != NULL)
+        notify (data);
+      return FALSE;
+    }
+
+  invocation = g_new0 (Invocation, 1);
+  invocation->server = self;
+  invocation->function = function;
+  invocation->data = data;
+  invocation->notify = notify;
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
+                              invocation_cb, invocation, invocation_free);
+
+  return TRUE;
+}
+
 /**
  * sy_server_start:
  * @self: a #SyServer

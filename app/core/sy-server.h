@@ -53,5 +53,9 @@ void        sy_server_close_connection      (SyServer       *self,
                                              guint64         id,
                                              gushort         code,
                                              const char     *reason);
+gboolean    sy_server_invoke                (SyServer       *self,
+                                             GSourceFunc     function,
+                                             gpointer        data,
+                                             GDestroyNotify  notify);
 
 G_END_DECLS
