@@ -16,6 +16,8 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (SyHardwarePanel, sy_hardware_panel, SY, HARDWARE_PANEL, AdwBin)
 
-GtkWidget *sy_hardware_panel_new (SyHardware *hardware);
+GtkWidget  *sy_hardware_panel_new              (SyHardware      *hardware);
+SyHardware *sy_hardware_panel_get_hardware     (SyHardwarePanel *self);
+const char *sy_hardware_panel_get_last_refusal (SyHardwarePanel *self);
 
 G_END_DECLS
