@@ -16,6 +16,7 @@ RUN_PACKAGES=(
   build-essential meson ninja-build pkg-config gettext
   libgtk-4-dev libsoup-3.0-dev libwebkitgtk-6.0-dev libjson-glib-dev libadwaita-1-dev
   desktop-file-utils appstream libqrencode-dev
+  librsvg2-common
 )
 # The test suites: a display server, a session bus, real clients.
 TEST_PACKAGES=(

@@ -404,6 +404,120 @@ test_window_qr (void)
   g_assert_null (sy_qr_texture_new (too_long));
 }
 
+/* Renders @widget as it is on screen into a PNG among the test artifacts
+ * (build/tests/artifacts), for a person to look at. */
+static char *
+save_screenshot (GtkWidget  *widget,
+                 const char *name)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *dir = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                           "artifacts", NULL);
+  char *path = g_build_filename (dir, name, NULL);
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+
+  g_assert_cmpint (width, >, 0);
+  g_assert_cmpint (height, >, 0);
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+
+  return path;
+}
+
+/* Whether a PNG shows something: many distinct colours, not one flat fill. */
+static guint
+count_colours (const char *path)
+{
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) colours = g_hash_table_new (NULL, NULL);
+  g_autofree guint32 *pixels = NULL;
+  int width, height;
+
+  texture = gdk_texture_new_from_file (file, &error);
+  g_assert_no_error (error);
+  width = gdk_texture_get_width (texture);
+  height = gdk_texture_get_height (texture);
+  pixels = g_new (guint32, (gsize) width * height);
+  gdk_texture_download (texture, (guint8 *) pixels, (gsize) width * 4);
+  for (gsize i = 0; i < (gsize) width * height; i += 7)
+    g_hash_table_add (colours, GUINT_TO_POINTER (pixels[i]));
+
+  return g_hash_table_size (colours);
+}
+
+/* The whole window with every panel populated: the page connected in the
+ * view, a client of the test's own in the connections, log lines, the
+ * bench's sensors and relays. */
+static void
+test_window_screenshot (void)
+{
+  g_autoptr(SyServer) server = sy_test_server_new ();
+  g_autoptr(SyTokenKeeper) tokens = NULL;
+  g_autoptr(SyBench) bench = sy_bench_new (7, NULL);
+  g_autoptr(SyAudit) audit = sy_audit_new (NULL);
+  g_autoptr(SyApplication) app = NULL;
+  g_autoptr(SoupSession) session = sy_test_session_new ();
+  g_autoptr(SoupWebsocketConnection) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *state = NULL;
+  static const char *panels[] = { "connections", "log", "hardware" };
+  SyWindow *window;
+  WebKitWebView *view;
+
+  tokens = sy_token_keeper_new (NULL, &error);
+  g_assert_no_error (error);
+  sy_server_install_bench (server, bench, audit);
+  g_object_set (server, "token-keeper", tokens, "default-role", SY_ROLE_VIEW, NULL);
+
+  app = sy_application_new (server);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  window = SY_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1400, 860);
+  view = sy_window_get_web_view (window);
+
+  WAIT_UNTIL ((g_free (state),
+               state = eval_js (view, "document.getElementById('rtt') ? "
+                                      "document.getElementById('link').dataset.state + ' ' + "
+                                      "(document.getElementById('rtt').dataset.rttMs ? 'rtt' : '') : 'loading'"),
+               g_strcmp0 (state, "connected rtt") == 0), 20000);
+
+  client = sy_test_connect (session, server, "switchyard.echo.v1", &error);
+  g_assert_no_error (error);
+  g_message ("a client of the test's own connected");
+  WAIT_UNTIL (g_list_model_get_n_items (sy_server_get_connections (server)) == 5, 10000);
+
+  for (guint i = 0; i < G_N_ELEMENTS (panels); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("window-%s.png", panels[i]);
+      g_autofree char *path = NULL;
+      gint64 settle = g_get_monotonic_time () + G_USEC_PER_SEC;
+
+      sy_window_show_panel (window, panels[i]);
+      /* Let the pane lay out and the panels draw a few frames. */
+      WAIT_UNTIL (g_get_monotonic_time () > settle, 5000);
+      path = save_screenshot (GTK_WIDGET (window), name);
+      g_assert_cmpuint (count_colours (path), >, 200);
+    }
+
+  sy_test_close_and_wait (client);
+  gtk_window_destroy (GTK_WINDOW (window));
+  sy_server_stop (server);
+}
+
 /* WebKit's web process and the application's bus name live as long as the
  * process, and each test has directories of its own: every test runs in a
  * process of its own. */
@@ -448,6 +562,7 @@ main (int   argc,
   add_test ("/gui/window/header-actions", test_window_header_actions);
   add_test ("/gui/window/panels", test_window_panels);
   add_test ("/gui/window/qr", test_window_qr);
+  add_test ("/gui/window/screenshot", test_window_screenshot);
 
   return g_test_run ();
 }
