@@ -215,43 +215,47 @@ check_options (const Options  *options,
 /* Marks an option the command line did not give. */
 #define NOT_GIVEN G_MININT
 
-/* The settings schema id is the same for the .Devel variant. */
-#define SETTINGS_SCHEMA_ID "io.github.switchyard.Switchyard"
+/* The settings keys the command line gave: the window's server keeps
+ * their command-line value for the whole run, whatever the preferences
+ * say (see sy_application_new_with_settings()). */
+static GStrv
+pinned_keys (const Options *options)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
-static void
-apply_settings (Options *options)
+  if (options->port != NOT_GIVEN)
+    g_strv_builder_add (builder, "port");
+  if (options->bind_address != NULL)
+    g_strv_builder_add (builder, "bind-address");
+  if (options->max_connections != NOT_GIVEN)
+    g_strv_builder_add (builder, "max-connections");
+  if (options->max_message_size != NOT_GIVEN)
+    g_strv_builder_add (builder, "max-message-size");
+  if (options->ping_interval != NOT_GIVEN)
+    g_strv_builder_add (builder, "ping-interval");
+  if (options->tick_hz != NOT_GIVEN)
+    g_strv_builder_add (builder, "tick-hz");
+  if (options->tls_cert != NULL || options->tls_key != NULL)
+    {
+      g_strv_builder_add (builder, "tls-certificate");
+      g_strv_builder_add (builder, "tls-key");
+    }
+
+  return g_strv_builder_end (builder);
+}
+
+/* The window's preferences, when their schema is installed. */
+static GSettings *
+new_settings (void)
 {
   GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
   g_autoptr(GSettingsSchema) schema = NULL;
-  g_autoptr(GSettings) settings = NULL;
 
-  schema = source ? g_settings_schema_source_lookup (source, SETTINGS_SCHEMA_ID, TRUE) : NULL;
+  schema = source ? g_settings_schema_source_lookup (source, SY_SETTINGS_SCHEMA_ID, TRUE) : NULL;
   if (schema == NULL)
-    return;
+    return NULL;
 
-  settings = g_settings_new (SETTINGS_SCHEMA_ID);
-
-  if (options->port == NOT_GIVEN)
-    options->port = g_settings_get_int (settings, "port");
-  if (options->bind_address == NULL)
-    options->bind_address = g_settings_get_string (settings, "bind-address");
-  if (options->max_connections == NOT_GIVEN)
-    options->max_connections = (int) MIN (g_settings_get_uint (settings, "max-connections"), G_MAXINT);
-  if (options->max_message_size == NOT_GIVEN)
-    options->max_message_size = g_settings_get_uint (settings, "max-message-size");
-  if (options->ping_interval == NOT_GIVEN)
-    options->ping_interval = (int) MIN (g_settings_get_uint (settings, "ping-interval"), 3600);
-  if (options->tls_cert == NULL && options->tls_key == NULL)
-    {
-      g_autofree char *cert = g_settings_get_string (settings, "tls-certificate");
-      g_autofree char *key = g_settings_get_string (settings, "tls-key");
-
-      if (*cert != '\0' || *key != '\0')
-        {
-          options->tls_cert = g_steal_pointer (&cert);
-          options->tls_key = g_steal_pointer (&key);
-        }
-    }
+  return g_settings_new (SY_SETTINGS_SCHEMA_ID);
 }
 
 int
@@ -265,7 +269,7 @@ main (int   argc,
     .max_connections = NOT_GIVEN,
     .max_message_size = NOT_GIVEN,
     .ping_interval = NOT_GIVEN,
-    .tick_hz = SY_BENCH_DEFAULT_TICK_HZ,
+    .tick_hz = NOT_GIVEN,
     .request_timeout = SY_SERVER_DEFAULT_REQUEST_TIMEOUT,
     .pong_timeout = SY_SERVER_DEFAULT_PONG_TIMEOUT,
     .peer_rate = SY_SERVER_DEFAULT_PEER_RATE,
@@ -314,8 +318,7 @@ main (int   argc,
   g_autoptr(SyTokenKeeper) tokens = NULL;
   g_autoptr(GTlsCertificate) certificate = NULL;
   g_autofree char *secret_path = NULL;
-  g_autoptr(GInetAddress) bind_address = NULL;
-  gboolean exposed;
+  g_auto(GStrv) pinned = NULL;
   g_autofree char *state_dir = NULL;
   g_autofree char *audit_path = NULL;
   guint64 seed;
@@ -338,10 +341,10 @@ main (int   argc,
       return 2;
     }
 
-  /* The window's preferences live in GSettings; the command line wins.
-   * The headless server takes only its command line. */
-  if (!options.headless)
-    apply_settings (&options);
+  /* The window's preferences live in GSettings and SyApplication applies
+   * them, except for what the command line gave. The headless server takes
+   * only its command line. */
+  pinned = pinned_keys (&options);
   if (options.port == NOT_GIVEN)
     options.port = 0;
   if (options.max_connections == NOT_GIVEN)
@@ -350,6 +353,8 @@ main (int   argc,
     options.max_message_size = SY_SERVER_DEFAULT_MAX_MESSAGE_SIZE;
   if (options.ping_interval == NOT_GIVEN)
     options.ping_interval = SY_SERVER_DEFAULT_PING_INTERVAL;
+  if (options.tick_hz == NOT_GIVEN)
+    options.tick_hz = SY_BENCH_DEFAULT_TICK_HZ;
 
   if (!check_options (&options, &error))
     {
@@ -368,7 +373,6 @@ main (int   argc,
 
   server = g_object_new (SY_TYPE_SERVER,
                          "port", (guint) options.port,
-                         "bind-address", options.bind_address,
                          "max-connections", (guint) options.max_connections,
                          "max-message-size", (guint64) options.max_message_size,
                          "ping-interval", (guint) options.ping_interval,
@@ -401,15 +405,6 @@ main (int   argc,
       return EXIT_FAILURE;
     }
 
-  /* On loopback anyone on this machine may watch without a token; beyond
-   * it every role needs one. Control always does. */
-  bind_address = g_inet_address_new_from_string (options.bind_address ? options.bind_address
-                                                                      : SY_SERVER_DEFAULT_BIND_ADDRESS);
-  exposed = bind_address != NULL && !g_inet_address_get_is_loopback (bind_address);
-  if (exposed)
-    g_warning ("Listening on %s, beyond loopback: every client needs a token from the "
-               "view-url or control-url", options.bind_address);
-
   if (options.tls_cert != NULL)
     {
       certificate = sy_tls_load_certificate (options.tls_cert, options.tls_key, &error);
@@ -421,9 +416,11 @@ main (int   argc,
         }
     }
 
+  /* On loopback anyone on this machine may watch without a token; beyond
+   * it every role needs one. Control always does. */
+  sy_application_configure_bind (server, options.bind_address);
   g_object_set (server,
                 "token-keeper", tokens,
-                "default-role", exposed ? SY_ROLE_NONE : SY_ROLE_VIEW,
                 "allowed-origins", options.allow_origins,
                 "tls-certificate", certificate,
                 "request-timeout", (guint) options.request_timeout,
@@ -443,6 +440,7 @@ main (int   argc,
   else
     {
       g_autoptr(SyApplication) app = NULL;
+      g_autoptr(GSettings) settings = NULL;
 
       if (!gtk_init_check ())
         {
@@ -451,7 +449,9 @@ main (int   argc,
           return EXIT_FAILURE;
         }
 
-      app = sy_application_new (server);
+      /* A second launch presents the first one's window and exits. */
+      settings = new_settings ();
+      app = sy_application_new_with_settings (server, settings, (const char * const *) pinned);
       status = g_application_run (G_APPLICATION (app), 1, argv);
     }
 

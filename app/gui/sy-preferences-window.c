@@ -9,22 +9,643 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "sy-preferences-window.h"
+
+/* The bind address choices, in the order of the row's model; a third,
+ * "other", item shows an address set outside these preferences. */
+static const char * const bind_addresses[] = { "127.0.0.1", "0.0.0.0" };
+
+/* The log-level choices, in the order of the row's model. */
+static const char * const log_levels[] = { "debug", "info", "message", "warning", "critical" };
 
 struct _SyPreferencesWindow
 {
   AdwPreferencesWindow  parent_instance;
+
+  /* Template widgets */
+  AdwActionRow         *port_row;
+  GtkSpinButton        *port_spin;
+  AdwComboRow          *bind_row;
+  GtkStringList        *bind_model;
+  AdwActionRow         *exposed_row;
+  GtkButton            *rotate_button;
+  GtkButton            *tls_clear_button;
+  AdwActionRow         *certificate_row;
+  GtkButton            *certificate_button;
+  AdwActionRow         *key_row;
+  GtkButton            *key_button;
+  AdwActionRow         *max_connections_row;
+  GtkSpinButton        *max_connections_spin;
+  AdwActionRow         *max_message_size_row;
+  GtkSpinButton        *max_message_size_spin;
+  AdwActionRow         *ping_interval_row;
+  GtkSpinButton        *ping_interval_spin;
+  AdwActionRow         *tick_hz_row;
+  GtkSpinButton        *tick_hz_spin;
+  AdwPreferencesGroup  *names_group;
+  AdwPreferencesGroup  *safe_group;
+  AdwPreferencesGroup  *no_bench_group;
+  AdwComboRow          *log_level_row;
+
+  /* Owned */
+  SyApplication        *application;
+  GSettings            *settings;
+  SyHardware           *hardware;
+  GtkFileChooserNative *chooser;
+  char                 *chooser_key;
+  char                 *other_bind_address;
+
+  /* Borrowed: the rows of each relay, children of the groups */
+  AdwEntryRow          *name_rows[SY_BENCH_N_RELAYS];
+  AdwComboRow          *safe_rows[SY_BENCH_N_RELAYS];
+
+  gboolean              syncing;
 };
 
 G_DEFINE_FINAL_TYPE (SyPreferencesWindow, sy_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
 
 static void
+toast (SyPreferencesWindow *self,
+       const char          *title)
+{
+  AdwToast *toast = adw_toast_new (title);
+
+  adw_toast_set_timeout (toast, 5);
+  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), toast);
+}
+
+/* Server page */
+
+static gboolean
+bind_get_mapping (GValue   *value,
+                  GVariant *variant,
+                  gpointer  user_data)
+{
+  SyPreferencesWindow *self = user_data;
+  const char *address = g_variant_get_string (variant, NULL);
+  guint n_items = g_list_model_get_n_items (G_LIST_MODEL (self->bind_model));
+  g_autofree char *label = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bind_addresses); i++)
+    if (g_strcmp0 (address, bind_addresses[i]) == 0)
+      {
+        g_value_set_uint (value, i);
+        return TRUE;
+      }
+
+  /* An address set elsewhere (dconf, an older version) stays choosable. */
+  g_free (self->other_bind_address);
+  self->other_bind_address = g_strdup (address);
+  /* Translators: a bind address other than loopback or all interfaces. */
+  label = g_strdup_printf (_("This address (%s)"), address);
+  gtk_string_list_splice (self->bind_model, G_N_ELEMENTS (bind_addresses),
+                          n_items - G_N_ELEMENTS (bind_addresses),
+                          (const char * const[]) { label, NULL });
+  g_value_set_uint (value, G_N_ELEMENTS (bind_addresses));
+
+  return TRUE;
+}
+
+static GVariant *
+bind_set_mapping (const GValue       *value,
+                  const GVariantType *expected_type,
+                  gpointer            user_data)
+{
+  SyPreferencesWindow *self = user_data;
+  guint selected = g_value_get_uint (value);
+
+  if (selected < G_N_ELEMENTS (bind_addresses))
+    return g_variant_new_string (bind_addresses[selected]);
+  if (self->other_bind_address != NULL)
+    return g_variant_new_string (self->other_bind_address);
+
+  return NULL;
+}
+
+static void
+update_exposed (SyPreferencesWindow *self)
+{
+  g_autofree char *address = NULL;
+
+  /* What the server uses this run: the command line's address, or the
+   * setting's. */
+  if (sy_application_is_pinned (self->application, "bind-address"))
+    g_object_get (sy_application_get_server (self->application), "bind-address", &address, NULL);
+  else
+    address = g_settings_get_string (self->settings, "bind-address");
+
+  gtk_widget_set_visible (GTK_WIDGET (self->exposed_row), sy_application_is_exposed (address));
+}
+
+static void
+update_tls (SyPreferencesWindow *self)
+{
+  g_autofree char *cert = g_settings_get_string (self->settings, "tls-certificate");
+  g_autofree char *key = g_settings_get_string (self->settings, "tls-key");
+
+  if (sy_application_is_pinned (self->application, "tls-certificate"))
+    return;
+
+  adw_action_row_set_subtitle (self->certificate_row,
+                               *cert ? cert
+                                     : *key ? _("Needed with the private key")
+                                            : _("None: plain http"));
+  adw_action_row_set_subtitle (self->key_row,
+                               *key ? key
+                                    : *cert ? _("Needed with the certificate")
+                                            : _("None"));
+  gtk_widget_set_visible (GTK_WIDGET (self->tls_clear_button), *cert != '\0' || *key != '\0');
+}
+
+static void
+on_settings_changed (GSettings           *settings,
+                     const char          *key,
+                     SyPreferencesWindow *self)
+{
+  if (g_strcmp0 (key, "bind-address") == 0)
+    update_exposed (self);
+  else if (g_str_has_prefix (key, "tls-"))
+    update_tls (self);
+}
+
+static void
+on_chooser_response (GtkNativeDialog     *chooser,
+                     int                  response,
+                     SyPreferencesWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+
+      if (path != NULL)
+        g_settings_set_string (self->settings, self->chooser_key, path);
+    }
+
+  gtk_native_dialog_destroy (chooser);
+  g_clear_object (&self->chooser);
+  g_clear_pointer (&self->chooser_key, g_free);
+}
+
+static void
+choose_file (SyPreferencesWindow *self,
+             const char          *key,
+             const char          *title)
+{
+  g_autoptr(GtkFileFilter) pem = gtk_file_filter_new ();
+  g_autoptr(GtkFileFilter) all = gtk_file_filter_new ();
+  g_autofree char *current = g_settings_get_string (self->settings, key);
+
+  if (self->chooser != NULL)
+    {
+      gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+      g_clear_object (&self->chooser);
+    }
+
+  self->chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_OPEN,
+                                               _("_Select"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  g_free (self->chooser_key);
+  self->chooser_key = g_strdup (key);
+
+  gtk_file_filter_set_name (pem, _("PEM Files"));
+  gtk_file_filter_add_pattern (pem, "*.pem");
+  gtk_file_filter_add_pattern (pem, "*.crt");
+  gtk_file_filter_add_pattern (pem, "*.key");
+  gtk_file_filter_add_mime_type (pem, "application/x-pem-file");
+  gtk_file_filter_set_name (all, _("All Files"));
+  gtk_file_filter_add_pattern (all, "*");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), pem);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), all);
+
+  if (*current != '\0')
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (current);
+
+      gtk_file_chooser_set_file (GTK_FILE_CHOOSER (self->chooser), file, NULL);
+    }
+
+  g_signal_connect (self->chooser, "response", G_CALLBACK (on_chooser_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+on_choose_certificate (SyPreferencesWindow *self)
+{
+  choose_file (self, "tls-certificate", _("Choose the TLS Certificate"));
+}
+
+static void
+on_choose_key (SyPreferencesWindow *self)
+{
+  choose_file (self, "tls-key", _("Choose the TLS Private Key"));
+}
+
+static void
+on_clear_tls (SyPreferencesWindow *self)
+{
+  /* Both in one turn: one restart, back to plain http. */
+  g_settings_set_string (self->settings, "tls-certificate", "");
+  g_settings_set_string (self->settings, "tls-key", "");
+}
+
+static void
+on_rotate_tokens (SyPreferencesWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (sy_application_rotate_tokens (self->application, &error))
+    {
+      toast (self, _("Every earlier link is now invalid"));
+    }
+  else
+    {
+      g_autofree char *message = g_strdup_printf (_("The tokens could not be rotated: %s"), error->message);
+
+      toast (self, message);
+    }
+}
+
+static void
+on_last_error (SyApplication       *application,
+               GParamSpec          *pspec,
+               SyPreferencesWindow *self)
+{
+  const char *error = sy_application_get_last_error (application);
+
+  if (error != NULL)
+    toast (self, error);
+}
+
+/* Pins a row to the command line's value: it cannot change this run. */
+static void
+pin_row (AdwActionRow *row)
+{
+  gtk_widget_set_sensitive (GTK_WIDGET (row), FALSE);
+  adw_action_row_set_subtitle (row, _("Given on the command line for this run"));
+}
+
+static void
+bind_spin (SyPreferencesWindow *self,
+           const char          *key,
+           AdwActionRow        *row,
+           GtkSpinButton       *spin,
+           guint                pinned_value)
+{
+  if (sy_application_is_pinned (self->application, key))
+    {
+      gtk_spin_button_set_value (spin, pinned_value);
+      pin_row (row);
+      return;
+    }
+
+  g_settings_bind (self->settings, key, spin, "value", G_SETTINGS_BIND_DEFAULT);
+}
+
+static void
+setup_server_page (SyPreferencesWindow *self)
+{
+  SyServer *server = sy_application_get_server (self->application);
+  SyBench *bench = sy_server_get_bench (server);
+  guint port, max_connections, ping_interval;
+  guint64 max_message_size;
+
+  g_object_get (server,
+                "port", &port,
+                "max-connections", &max_connections,
+                "max-message-size", &max_message_size,
+                "ping-interval", &ping_interval,
+                NULL);
+
+  bind_spin (self, "port", self->port_row, self->port_spin, port);
+  bind_spin (self, "max-connections", self->max_connections_row, self->max_connections_spin, max_connections);
+  bind_spin (self, "max-message-size", self->max_message_size_row, self->max_message_size_spin,
+             (guint) MIN (max_message_size, G_MAXUINT));
+  bind_spin (self, "ping-interval", self->ping_interval_row, self->ping_interval_spin, ping_interval);
+  bind_spin (self, "tick-hz", self->tick_hz_row, self->tick_hz_spin,
+             bench ? sy_bench_get_tick_hz (bench) : SY_BENCH_DEFAULT_TICK_HZ);
+  if (bench == NULL)
+    gtk_widget_set_sensitive (GTK_WIDGET (self->tick_hz_row), FALSE);
+
+  if (sy_application_is_pinned (self->application, "bind-address"))
+    {
+      g_autofree char *address = NULL;
+      g_autoptr(GVariant) variant = NULL;
+      GValue value = G_VALUE_INIT;
+
+      g_object_get (server, "bind-address", &address, NULL);
+      variant = g_variant_ref_sink (g_variant_new_string (address));
+      g_value_init (&value, G_TYPE_UINT);
+      bind_get_mapping (&value, variant, self);
+      adw_combo_row_set_selected (self->bind_row, g_value_get_uint (&value));
+      pin_row (ADW_ACTION_ROW (self->bind_row));
+    }
+  else
+    {
+      g_settings_bind_with_mapping (self->settings, "bind-address", self->bind_row, "selected",
+                                    G_SETTINGS_BIND_DEFAULT,
+                                    bind_get_mapping, bind_set_mapping, self, NULL);
+    }
+
+  if (sy_application_is_pinned (self->application, "tls-certificate"))
+    {
+      pin_row (self->certificate_row);
+      pin_row (self->key_row);
+      gtk_widget_set_visible (GTK_WIDGET (self->tls_clear_button), FALSE);
+    }
+
+  update_exposed (self);
+  update_tls (self);
+}
+
+/* Hardware page */
+
+static gboolean
+text_is_focused (GtkWidget *widget)
+{
+  return (gtk_widget_get_state_flags (widget) & GTK_STATE_FLAG_FOCUS_WITHIN) != 0;
+}
+
+static void
+sync_relay (SyPreferencesWindow *self,
+            guint                relay)
+{
+  const SyRelayState *state = sy_hardware_get_relay (self->hardware, relay);
+
+  if (state == NULL)
+    return;
+
+  self->syncing = TRUE;
+
+  /* Never overwrite what the operator is typing. */
+  if (!text_is_focused (GTK_WIDGET (self->name_rows[relay])) &&
+      g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (self->name_rows[relay])), state->name) != 0)
+    gtk_editable_set_text (GTK_EDITABLE (self->name_rows[relay]), state->name);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->safe_rows[relay]), state->name);
+  adw_combo_row_set_selected (self->safe_rows[relay], (guint) (CLAMP (state->safe_default, -1, 1) + 1));
+
+  self->syncing = FALSE;
+}
+
+static void
+on_relay_changed (SyHardware          *hardware,
+                  guint                relay,
+                  const char          *reason,
+                  SyPreferencesWindow *self)
+{
+  if (relay < SY_BENCH_N_RELAYS)
+    sync_relay (self, relay);
+}
+
+static void
+on_command_failed (SyHardware          *hardware,
+                   guint                relay,
+                   const char          *message,
+                   SyPreferencesWindow *self)
+{
+  /* The window is modal: what failed is a rename or a start-up state it
+   * asked for. */
+  if (relay < SY_BENCH_N_RELAYS && gtk_widget_get_mapped (GTK_WIDGET (self)))
+    {
+      sync_relay (self, relay);
+      toast (self, message);
+    }
+}
+
+static void
+on_name_apply (AdwEntryRow         *row,
+               SyPreferencesWindow *self)
+{
+  guint relay = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (row), "sy-relay"));
+  const SyRelayState *state = sy_hardware_get_relay (self->hardware, relay);
+  g_autofree char *name = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (row))));
+
+  if (state != NULL && g_strcmp0 (state->name, name) == 0)
+    return;
+
+  sy_hardware_relay_rename (self->hardware, relay, name);
+}
+
+static void
+on_safe_selected (AdwComboRow         *row,
+                  GParamSpec          *pspec,
+                  SyPreferencesWindow *self)
+{
+  guint relay = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (row), "sy-relay"));
+  guint selected = adw_combo_row_get_selected (row);
+
+  if (self->syncing || selected == GTK_INVALID_LIST_POSITION)
+    return;
+
+  sy_hardware_relay_set_safe_default (self->hardware, relay, (int) selected - 1);
+}
+
+static void
+setup_hardware_page (SyPreferencesWindow *self)
+{
+  self->hardware = sy_application_get_hardware (self->application);
+  if (self->hardware == NULL)
+    {
+      gtk_widget_set_visible (GTK_WIDGET (self->names_group), FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->safe_group), FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->no_bench_group), TRUE);
+      return;
+    }
+  g_object_ref (self->hardware);
+
+  for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
+    {
+      g_autoptr(GtkStringList) choices = NULL;
+      g_autofree char *title = NULL;
+      g_autofree char *name_label = NULL;
+      g_autofree char *safe_label = NULL;
+      g_autofree char *name_id = NULL;
+      g_autofree char *safe_id = NULL;
+      const SyRelayState *state = sy_hardware_get_relay (self->hardware, i);
+      AdwEntryRow *name_row;
+      AdwComboRow *safe_row;
+
+      /* Translators: the title of a relay's name entry; %u is its number. */
+      title = g_strdup_printf (_("Relay %u"), i + 1);
+      name_label = g_strdup_printf (_("Name of relay %u"), i + 1);
+      safe_label = g_strdup_printf (_("State of relay %u at start-up"), i + 1);
+      /* Stable hooks for tests and inspectors: "relay-name-heater", … */
+      name_id = g_strdup_printf ("relay-name-%s", state ? state->id : "");
+      safe_id = g_strdup_printf ("relay-safe-%s", state ? state->id : "");
+
+      name_row = ADW_ENTRY_ROW (adw_entry_row_new ());
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (name_row), title);
+      adw_entry_row_set_show_apply_button (name_row, TRUE);
+      gtk_widget_set_name (GTK_WIDGET (name_row), name_id);
+      g_object_set_data (G_OBJECT (name_row), "sy-relay", GUINT_TO_POINTER (i));
+      gtk_accessible_update_property (GTK_ACCESSIBLE (name_row),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, name_label,
+                                      -1);
+      g_signal_connect (name_row, "apply", G_CALLBACK (on_name_apply), self);
+      g_signal_connect (name_row, "entry-activated", G_CALLBACK (on_name_apply), self);
+      adw_preferences_group_add (self->names_group, GTK_WIDGET (name_row));
+      self->name_rows[i] = name_row;
+
+      choices = gtk_string_list_new ((const char * const[]) {
+        /* Translators: a relay's state at start-up: the state it had when the server stopped. */
+        C_("start-up state", "As Before"),
+        C_("start-up state", "Off"),
+        C_("start-up state", "On"),
+        NULL });
+      safe_row = ADW_COMBO_ROW (adw_combo_row_new ());
+      adw_combo_row_set_model (safe_row, G_LIST_MODEL (choices));
+      gtk_widget_set_name (GTK_WIDGET (safe_row), safe_id);
+      g_object_set_data (G_OBJECT (safe_row), "sy-relay", GUINT_TO_POINTER (i));
+      gtk_accessible_update_property (GTK_ACCESSIBLE (safe_row),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, safe_label,
+                                      -1);
+      adw_preferences_group_add (self->safe_group, GTK_WIDGET (safe_row));
+      self->safe_rows[i] = safe_row;
+
+      sync_relay (self, i);
+      g_signal_connect (safe_row, "notify::selected", G_CALLBACK (on_safe_selected), self);
+    }
+
+  g_signal_connect_object (self->hardware, "relay-changed", G_CALLBACK (on_relay_changed), self, 0);
+  g_signal_connect_object (self->hardware, "command-failed", G_CALLBACK (on_command_failed), self, 0);
+}
+
+/* Log page */
+
+static gboolean
+log_level_get_mapping (GValue   *value,
+                       GVariant *variant,
+                       gpointer  user_data)
+{
+  const char *level = g_variant_get_string (variant, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (log_levels); i++)
+    if (g_strcmp0 (level, log_levels[i]) == 0)
+      {
+        g_value_set_uint (value, i);
+        return TRUE;
+      }
+
+  return FALSE;
+}
+
+static GVariant *
+log_level_set_mapping (const GValue       *value,
+                       const GVariantType *expected_type,
+                       gpointer            user_data)
+{
+  guint selected = g_value_get_uint (value);
+
+  if (selected >= G_N_ELEMENTS (log_levels))
+    return NULL;
+
+  return g_variant_new_string (log_levels[selected]);
+}
+
+/* The window needs its application before it can bind anything; GtkWindow
+ * sets "application" only after construction, so the constructor calls this. */
+static void
+sy_preferences_window_setup (SyPreferencesWindow *self,
+                             SyApplication       *application)
+{
+  self->application = g_object_ref (application);
+  self->settings = g_object_ref (sy_application_get_settings (application));
+
+  setup_server_page (self);
+  setup_hardware_page (self);
+  g_settings_bind_with_mapping (self->settings, "log-level", self->log_level_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT,
+                                log_level_get_mapping, log_level_set_mapping, NULL, NULL);
+
+  g_signal_connect_object (self->settings, "changed", G_CALLBACK (on_settings_changed), self, 0);
+  g_signal_connect_object (self->application, "notify::last-error", G_CALLBACK (on_last_error), self, 0);
+}
+
+static void
+sy_preferences_window_dispose (GObject *object)
+{
+  SyPreferencesWindow *self = (SyPreferencesWindow *)object;
+
+  if (self->chooser != NULL)
+    {
+      gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+      g_clear_object (&self->chooser);
+    }
+  /* The bindings hold the widgets, not us: drop them with the settings. */
+  if (self->settings != NULL)
+    {
+      g_settings_unbind (self->port_spin, "value");
+      g_settings_unbind (self->max_connections_spin, "value");
+      g_settings_unbind (self->max_message_size_spin, "value");
+      g_settings_unbind (self->ping_interval_spin, "value");
+      g_settings_unbind (self->tick_hz_spin, "value");
+      g_settings_unbind (self->bind_row, "selected");
+      g_settings_unbind (self->log_level_row, "selected");
+    }
+  memset (self->name_rows, 0, sizeof self->name_rows);
+  memset (self->safe_rows, 0, sizeof self->safe_rows);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), SY_TYPE_PREFERENCES_WINDOW);
+
+  g_clear_object (&self->hardware);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->application);
+
+  G_OBJECT_CLASS (sy_preferences_window_parent_class)->dispose (object);
+}
+
+static void
+sy_preferences_window_finalize (GObject *object)
+{
+  SyPreferencesWindow *self = (SyPreferencesWindow *)object;
+
+  g_free (self->chooser_key);
+  g_free (self->other_bind_address);
+
+  G_OBJECT_CLASS (sy_preferences_window_parent_class)->finalize (object);
+}
+
+static void
 sy_preferences_window_class_init (SyPreferencesWindowClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
+  object_class->dispose = sy_preferences_window_dispose;
+  object_class->finalize = sy_preferences_window_finalize;
+
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/switchyard/Switchyard/sy-preferences-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, port_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, port_spin);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, bind_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, bind_model);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, exposed_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, rotate_button);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, tls_clear_button);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, certificate_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, certificate_button);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, key_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, key_button);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, max_connections_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, max_connections_spin);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, max_message_size_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, max_message_size_spin);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, ping_interval_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, ping_interval_spin);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, tick_hz_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, tick_hz_spin);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, names_group);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, safe_group);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, no_bench_group);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, log_level_row);
+  gtk_widget_class_bind_template_callback (widget_class, on_choose_certificate);
+  gtk_widget_class_bind_template_callback (widget_class, on_choose_key);
+  gtk_widget_class_bind_template_callback (widget_class, on_clear_tls);
+  gtk_widget_class_bind_template_callback (widget_class, on_rotate_tokens);
 }
 
 static void
@@ -33,10 +654,27 @@ sy_preferences_window_init (SyPreferencesWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 }
 
+/**
+ * sy_preferences_window_new:
+ * @application: a #SyApplication with settings
+ *
+ * The preferences of @application's server, hardware and log, stored in
+ * its settings. Changes apply at once; those that need it restart the
+ * server (see sy_application_new_with_settings()).
+ *
+ * Returns: (transfer none): a new preferences window, owned by GTK like
+ *   every toplevel; gtk_window_destroy() it
+ */
 GtkWindow *
 sy_preferences_window_new (SyApplication *application)
 {
-  g_return_val_if_fail (SY_IS_APPLICATION (application), NULL);
+  SyPreferencesWindow *self;
 
-  return g_object_new (SY_TYPE_PREFERENCES_WINDOW, "application", application, NULL);
+  g_return_val_if_fail (SY_IS_APPLICATION (application), NULL);
+  g_return_val_if_fail (sy_application_get_settings (application) != NULL, NULL);
+
+  self = g_object_new (SY_TYPE_PREFERENCES_WINDOW, "application", application, NULL);
+  sy_preferences_window_setup (self, application);
+
+  return GTK_WINDOW (self);
 }

@@ -1,0 +1,1083 @@
+/* test-preferences.c
+ *
+ * Copyright 2026 The Switchyard developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The preferences window drives the real server through GSettings (the
+ * memory backend of the test environment): a change of port restarts it
+ * (old clients get 1001), changes in one turn make one restart, a taken
+ * port is reported and leaves it stopped, all interfaces need tokens,
+ * rotating tokens closes token connections with 4002, and relay names and
+ * start-up states reach the bench's clients.
+ */
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "sy-application.h"
+#include "sy-audit.h"
+#include "sy-bench.h"
+#include "sy-echo-protocol.h"
+#include "sy-hardware.h"
+#include "sy-preferences-window.h"
+#include "sy-relay-protocol.h"
+#include "sy-test-utils.h"
+#include "sy-token.h"
+
+typedef struct
+{
+  SyServer            *server;
+  SyBench             *bench;
+  SyAudit             *audit;
+  SyTokenKeeper       *tokens;
+  GSettings           *settings;
+  SyApplication       *app;
+  SoupSession         *session;
+  SyPreferencesWindow *window;
+  guint                starts;
+  guint                stops;
+  guint                rotations;
+} Fixture;
+
+/* The application's own warnings (a server that did not start, a bind
+ * beyond loopback) are expected here: kept for the tests to check, not
+ * fatal. Every other warning still fails the test. */
+static GPtrArray *app_warnings;
+
+static gboolean
+keep_app_warnings (const char     *domain,
+                   GLogLevelFlags  level,
+                   const char     *message,
+                   gpointer        data)
+{
+  if (g_strcmp0 (domain, "sy-application") == 0 && (level & G_LOG_LEVEL_WARNING) != 0)
+    {
+      g_ptr_array_add (app_warnings, g_strdup (message));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static guint
+count_warnings (const char *pattern)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < app_warnings->len; i++)
+    if (g_pattern_match_simple (pattern, g_ptr_array_index (app_warnings, i)))
+      n++;
+
+  return n;
+}
+
+static void
+on_running (SyServer   *server,
+            GParamSpec *pspec,
+            Fixture    *fixture)
+{
+  if (sy_server_get_running (server))
+    fixture->starts++;
+  else
+    fixture->stops++;
+}
+
+static void
+on_tokens_rotated (SyApplication *app,
+                   Fixture       *fixture)
+{
+  fixture->rotations++;
+}
+
+static void
+reset_settings (GSettings *settings)
+{
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_auto(GStrv) keys = NULL;
+
+  g_object_get (settings, "settings-schema", &schema, NULL);
+  keys = g_settings_schema_list_keys (schema);
+  for (guint i = 0; keys[i] != NULL; i++)
+    g_settings_reset (settings, keys[i]);
+}
+
+/* A port nobody listens on right now. */
+static guint
+free_port (void)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (socket, address, FALSE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* The server as switchyard builds it: bench, tokens, settings applied on
+ * start-up (port 0 here, so tests never collide), pinned keys given. */
+static void
+fixture_start (Fixture            *fixture,
+               const char * const *pinned,
+               gboolean            no_settings)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->server = sy_test_server_new ();
+  fixture->tokens = sy_token_keeper_new (NULL, &error);
+  g_assert_no_error (error);
+  fixture->bench = sy_bench_new (7, NULL);
+  fixture->audit = sy_audit_new (NULL);
+  sy_server_install_bench (fixture->server, fixture->bench, fixture->audit);
+  g_object_set (fixture->server, "token-keeper", fixture->tokens, NULL);
+  sy_application_configure_bind (fixture->server, NULL);
+
+  fixture->settings = g_settings_new (SY_SETTINGS_SCHEMA_ID);
+  reset_settings (fixture->settings);
+  g_settings_set_int (fixture->settings, "port", 0);
+
+  if (no_settings)
+    {
+      /* Settings that say otherwise, which the application must not apply. */
+      g_settings_set_int (fixture->settings, "port", 1);
+      g_object_set (fixture->server, "port", free_port (), NULL);
+      fixture->app = sy_application_new (fixture->server);
+    }
+  else
+    {
+      fixture->app = sy_application_new_with_settings (fixture->server, fixture->settings, pinned);
+    }
+  g_signal_connect (fixture->server, "notify::running", G_CALLBACK (on_running), fixture);
+  g_signal_connect (fixture->app, "tokens-rotated", G_CALLBACK (on_tokens_rotated), fixture);
+  g_application_register (G_APPLICATION (fixture->app), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (g_application_get_is_remote (G_APPLICATION (fixture->app)));
+  g_assert_true (sy_server_get_running (fixture->server));
+  g_assert_cmpuint (fixture->starts, ==, 1);
+  g_assert_null (sy_application_get_last_error (fixture->app));
+
+  fixture->session = sy_test_session_new ();
+}
+
+
+/* Opens the window the way the menu does. */
+static void
+fixture_open_window (Fixture *fixture)
+{
+  GtkWindow *window = NULL;
+
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture->app), "preferences"));
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (fixture->app)); l; l = l->next)
+    if (SY_IS_PREFERENCES_WINDOW (l->data))
+      window = l->data;
+  g_assert_nonnull (window);
+  fixture->window = SY_PREFERENCES_WINDOW (window);
+  WAIT_UNTIL (gtk_widget_get_mapped (GTK_WIDGET (window)), 5000);
+}
+
+static void
+fixture_teardown (Fixture *fixture)
+{
+  if (fixture->window != NULL)
+    gtk_window_destroy (GTK_WINDOW (fixture->window));
+  /* Registered but never run: the test plays shutdown's part. */
+  sy_server_stop (fixture->server);
+  g_signal_handlers_disconnect_by_data (fixture->server, fixture);
+  g_clear_object (&fixture->session);
+  g_clear_object (&fixture->app);
+  g_clear_object (&fixture->settings);
+  g_clear_object (&fixture->server);
+  g_clear_object (&fixture->bench);
+  g_clear_object (&fixture->audit);
+  g_clear_object (&fixture->tokens);
+
+  /* Let the windows and the clients finish going away. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static gpointer
+child (Fixture    *fixture,
+       const char *name)
+{
+  GObject *object = gtk_widget_get_template_child (GTK_WIDGET (fixture->window),
+                                                   SY_TYPE_PREFERENCES_WINDOW, name);
+
+  g_assert_nonnull (object);
+
+  return object;
+}
+
+static void
+set_spin (Fixture    *fixture,
+          const char *name,
+          double      value)
+{
+  GtkSpinButton *spin = child (fixture, name);
+
+  g_assert_true (gtk_widget_is_sensitive (GTK_WIDGET (spin)));
+  gtk_spin_button_set_value (spin, value);
+  g_assert_cmpfloat (gtk_spin_button_get_value (spin), ==, value);
+}
+
+static SoupWebsocketConnection *
+connect_echo (Fixture *fixture)
+{
+  g_autoptr(GError) error = NULL;
+  SoupWebsocketConnection *ws;
+
+  ws = sy_test_connect (fixture->session, fixture->server, SY_ECHO_PROTOCOL_NAME, &error);
+  g_assert_no_error (error);
+
+  return ws;
+}
+
+static void
+assert_echoes (SoupWebsocketConnection *ws)
+{
+  g_autoptr(GBytes) payload = g_bytes_new_static ("ping", 4);
+  g_autoptr(GBytes) reply = sy_test_echo (ws, SOUP_WEBSOCKET_DATA_TEXT, payload, NULL);
+
+  g_assert_true (g_bytes_equal (payload, reply));
+}
+
+static void
+wait_closed (SoupWebsocketConnection *ws)
+{
+  WAIT_UNTIL (soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_CLOSED, 10000);
+}
+
+static guint
+status_of (Fixture    *fixture,
+           const char *path)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", sy_server_get_port (fixture->server), path);
+  g_autoptr(GBytes) body = NULL;
+  guint status = 0;
+
+  body = sy_test_http (fixture->session, "GET", uri, &status, NULL);
+
+  return status;
+}
+
+static void
+test_port_restarts_server (Fixture *fixture)
+{
+  g_autoptr(SoupWebsocketConnection) old = NULL;
+  g_autoptr(SoupWebsocketConnection) fresh = NULL;
+  guint port = free_port ();
+  guint first = sy_server_get_port (fixture->server);
+
+  fixture_open_window (fixture);
+  old = connect_echo (fixture);
+  assert_echoes (old);
+
+  /* The spin button writes the setting; the server follows in an idle. */
+  set_spin (fixture, "port_spin", port);
+  g_assert_cmpint (g_settings_get_int (fixture->settings, "port"), ==, (int) port);
+  WAIT_UNTIL (sy_server_get_port (fixture->server) == port, 10000);
+  g_assert_cmpuint (first, !=, port);
+  g_assert_cmpuint (fixture->stops, ==, 1);
+  g_assert_cmpuint (fixture->starts, ==, 2);
+
+  /* The old client was told the server is going away. */
+  wait_closed (old);
+  g_assert_cmpint (soup_websocket_connection_get_close_code (old), ==, SOUP_WEBSOCKET_CLOSE_GOING_AWAY);
+
+  /* A new one reaches it on the new port. */
+  fresh = connect_echo (fixture);
+  assert_echoes (fresh);
+  sy_test_close_and_wait (fresh);
+  g_assert_null (sy_application_get_last_error (fixture->app));
+}
+
+static void
+test_changes_coalesce (Fixture *fixture)
+{
+  guint port = free_port ();
+  guint max_connections = 0;
+  guint ping_interval = 0;
+  guint64 max_message_size = 0;
+
+  fixture_open_window (fixture);
+
+  /* Five keys in one turn of the main loop: one restart. */
+  set_spin (fixture, "port_spin", port);
+  set_spin (fixture, "max_connections_spin", 17);
+  set_spin (fixture, "max_message_size_spin", 4096);
+  set_spin (fixture, "ping_interval_spin", 3);
+  set_spin (fixture, "tick_hz_spin", 50);
+  g_assert_cmpuint (fixture->stops, ==, 0);
+
+  WAIT_UNTIL (fixture->starts == 2, 10000);
+  /* …and nothing more after it. */
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (fixture->stops, ==, 1);
+  g_assert_cmpuint (fixture->starts, ==, 2);
+
+  g_object_get (fixture->server,
+                "max-connections", &max_connections,
+                "max-message-size", &max_message_size,
+                "ping-interval", &ping_interval,
+                NULL);
+  g_assert_cmpuint (sy_server_get_port (fixture->server), ==, port);
+  g_assert_cmpuint (max_connections, ==, 17);
+  g_assert_cmpuint (max_message_size, ==, 4096);
+  g_assert_cmpuint (ping_interval, ==, 3);
+  g_assert_cmpuint (sy_bench_get_tick_hz (fixture->bench), ==, 50);
+  g_assert_true (sy_server_get_running (fixture->server));
+}
+
+static void
+count_notify (GObject    *object,
+              GParamSpec *pspec,
+              guint      *count)
+{
+  (*count)++;
+}
+
+static void
+test_taken_port_reports (Fixture *fixture)
+{
+  g_autoptr(GSocketListener) squatter = g_socket_listener_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *port_text = NULL;
+  guint notified = 0;
+  guint port;
+
+  fixture_open_window (fixture);
+  g_signal_connect (fixture->app, "notify::last-error", G_CALLBACK (count_notify), &notified);
+
+  /* Someone else holds the port. */
+  port = g_socket_listener_add_any_inet_port (squatter, NULL, &error);
+  g_assert_no_error (error);
+  port_text = g_strdup_printf ("%u", port);
+
+  set_spin (fixture, "port_spin", port);
+  WAIT_UNTIL (sy_application_get_last_error (fixture->app) != NULL, 10000);
+  g_assert_cmpuint (count_warnings ("*The server did not start*"), ==, 1);
+
+  /* A clear error, naming the port; the server stays stopped, no crash. */
+  g_test_message ("last error: %s", sy_application_get_last_error (fixture->app));
+  g_assert_nonnull (strstr (sy_application_get_last_error (fixture->app), port_text));
+  g_assert_false (sy_server_get_running (fixture->server));
+  g_assert_cmpuint (notified, ==, 1);
+
+  /* A free port brings it back, and the error goes. */
+  port = free_port ();
+  set_spin (fixture, "port_spin", port);
+  WAIT_UNTIL (sy_server_get_running (fixture->server), 10000);
+  g_assert_cmpuint (sy_server_get_port (fixture->server), ==, port);
+  g_assert_null (sy_application_get_last_error (fixture->app));
+  g_assert_cmpuint (notified, ==, 2);
+  g_signal_handlers_disconnect_by_func (fixture->app, count_notify, &notified);
+}
+
+static void
+test_bind_all_interfaces (Fixture *fixture)
+{
+  AdwComboRow *bind_row;
+  GtkWidget *warning;
+  guint starts;
+
+  fixture_open_window (fixture);
+  bind_row = child (fixture, "bind_row");
+  warning = child (fixture, "exposed_row");
+
+  /* Loopback: anyone on this machine may watch without a token. */
+  g_assert_cmpuint (adw_combo_row_get_selected (bind_row), ==, 0);
+  g_assert_false (gtk_widget_get_visible (warning));
+  g_assert_cmpuint (status_of (fixture, "/api/status"), ==, 200);
+
+  /* All interfaces: the warning shows and every client needs a token. */
+  starts = fixture->starts;
+  adw_combo_row_set_selected (bind_row, 1);
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "bind-address"), ==, "0.0.0.0");
+  g_assert_true (gtk_widget_get_visible (warning));
+  WAIT_UNTIL (fixture->starts == starts + 1, 10000);
+  g_assert_cmpuint (count_warnings ("*0.0.0.0, beyond loopback*"), ==, 1);
+  g_assert_cmpuint (status_of (fixture, "/api/status"), ==, 401);
+  {
+    g_autofree char *view = sy_server_dup_page_uri (fixture->server, SY_ROLE_VIEW);
+    const char *token = strstr (view, "?token=");
+    g_autofree char *path = NULL;
+
+    g_assert_nonnull (token);
+    path = g_strconcat ("/api/status", token, NULL);
+    g_assert_cmpuint (status_of (fixture, path), ==, 200);
+  }
+
+  /* Back to loopback. */
+  starts = fixture->starts;
+  adw_combo_row_set_selected (bind_row, 0);
+  g_assert_false (gtk_widget_get_visible (warning));
+  WAIT_UNTIL (fixture->starts == starts + 1, 10000);
+  g_assert_cmpuint (status_of (fixture, "/api/status"), ==, 200);
+  g_assert_cmpuint (app_warnings->len, ==, 1);
+}
+
+typedef struct
+{
+  gboolean                 done;
+  SoupWebsocketConnection *ws;
+  GError                  *error;
+} Connect;
+
+static void
+connect_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Connect *connect = user_data;
+
+  connect->ws = soup_session_websocket_connect_finish (SOUP_SESSION (object), result, &connect->error);
+  connect->done = TRUE;
+}
+
+/* Connects with the token of @role's page link. */
+static SoupWebsocketConnection *
+connect_with_token (Fixture    *fixture,
+                    SyRole      role,
+                    const char *protocol)
+{
+  g_autofree char *page = sy_server_dup_page_uri (fixture->server, role);
+  const char *query = strstr (page, "?token=");
+  g_autofree char *uri = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  const char *protocols[] = { protocol, NULL };
+  Connect connect = { 0 };
+
+  g_assert_nonnull (query);
+  uri = g_strdup_printf ("ws://127.0.0.1:%u/ws%s", sy_server_get_port (fixture->server), query);
+  msg = soup_message_new ("GET", uri);
+  soup_session_websocket_connect_async (fixture->session, msg, NULL, (char **) protocols,
+                                        G_PRIORITY_DEFAULT, NULL, connect_cb, &connect);
+  WAIT_UNTIL (connect.done, 10000);
+  g_assert_no_error (connect.error);
+
+  return connect.ws;
+}
+
+static void
+test_rotate_tokens (Fixture *fixture)
+{
+  g_autoptr(SoupWebsocketConnection) ws = NULL;
+  g_autoptr(SoupWebsocketConnection) fresh = NULL;
+  GtkButton *rotate;
+
+  fixture_open_window (fixture);
+  rotate = child (fixture, "rotate_button");
+
+  /* A connection made with an earlier control token… */
+  ws = connect_with_token (fixture, SY_ROLE_CONTROL, SY_ECHO_PROTOCOL_NAME);
+  assert_echoes (ws);
+
+  /* …is closed with 4002 once the operator rotates the tokens. */
+  g_signal_emit_by_name (rotate, "clicked");
+  g_assert_cmpuint (fixture->rotations, ==, 1);
+  wait_closed (ws);
+  g_assert_cmpint (soup_websocket_connection_get_close_code (ws), ==, 4002);
+
+  /* New links work, and the server did not restart for it. */
+  fresh = connect_with_token (fixture, SY_ROLE_CONTROL, SY_ECHO_PROTOCOL_NAME);
+  assert_echoes (fresh);
+  sy_test_close_and_wait (fresh);
+  g_assert_cmpuint (fixture->starts, ==, 1);
+}
+
+/* A relay client that keeps every message */
+
+typedef struct
+{
+  SoupWebsocketConnection *ws;
+  GPtrArray               *messages;
+} Client;
+
+static void
+on_client_message (SoupWebsocketConnection *ws,
+                   gint                     type,
+                   GBytes                  *message,
+                   Client                  *client)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_data (parser, g_bytes_get_data (message, NULL), g_bytes_get_size (message), &error);
+  g_assert_no_error (error);
+  g_ptr_array_add (client->messages, json_object_ref (json_node_get_object (json_parser_get_root (parser))));
+}
+
+static void
+client_open (Client  *client,
+             Fixture *fixture)
+{
+  g_autoptr(GError) error = NULL;
+
+  client->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  client->ws = sy_test_connect (fixture->session, fixture->server, SY_RELAY_PROTOCOL_NAME, &error);
+  g_assert_no_error (error);
+  g_signal_connect (client->ws, "message", G_CALLBACK (on_client_message), client);
+}
+
+static void
+client_close (Client *client)
+{
+  g_signal_handlers_disconnect_by_data (client->ws, client);
+  sy_test_close_and_wait (client->ws);
+  g_clear_object (&client->ws);
+  g_clear_pointer (&client->messages, g_ptr_array_unref);
+}
+
+/* The last "relay" broadcast about @id, or NULL. */
+static JsonObject *
+last_relay_update (Client     *client,
+                   const char *id)
+{
+  for (guint i = client->messages->len; i > 0; i--)
+    {
+      JsonObject *message = g_ptr_array_index (client->messages, i - 1);
+      JsonObject *relay;
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (message, "type", ""), "relay") != 0)
+        continue;
+      relay = json_object_get_object_member (message, "relay");
+      if (relay != NULL && g_strcmp0 (json_object_get_string_member_with_default (relay, "id", ""), id) == 0)
+        return relay;
+    }
+
+  return NULL;
+}
+
+static gboolean
+client_saw_name (Client     *client,
+                 const char *id,
+                 const char *name)
+{
+  JsonObject *relay = last_relay_update (client, id);
+
+  return relay != NULL && g_strcmp0 (json_object_get_string_member_with_default (relay, "name", ""), name) == 0;
+}
+
+static gboolean
+client_saw_safe_default (Client     *client,
+                         const char *id,
+                         gint64      safe_default)
+{
+  JsonObject *relay = last_relay_update (client, id);
+
+  return relay != NULL && json_object_get_int_member_with_default (relay, "safe_default", -2) == safe_default;
+}
+
+static GtkWidget *
+find_named (GtkWidget  *root,
+            const char *name)
+{
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found;
+
+      if (g_strcmp0 (gtk_widget_get_name (c), name) == 0)
+        return c;
+      if ((found = find_named (c, name)) != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+/* What Enter in the row's text does. */
+static void
+press_enter (AdwEntryRow *row)
+{
+  GtkEditable *text = gtk_editable_get_delegate (GTK_EDITABLE (row));
+
+  g_assert_true (GTK_IS_TEXT (text));
+  g_signal_emit_by_name (text, "activate");
+}
+
+static void
+test_relay_names (Fixture *fixture)
+{
+  SyHardware *hardware = sy_application_get_hardware (fixture->app);
+  const SyRelayState *lamp;
+  g_autofree char *lamp_id = NULL;
+  g_autofree char *name_hook = NULL;
+  g_autofree char *safe_hook = NULL;
+  AdwEntryRow *name_row;
+  AdwComboRow *safe_row;
+  Client client = { 0 };
+
+  g_assert_nonnull (hardware);
+  g_assert_true (sy_application_get_hardware (fixture->app) == hardware);
+  lamp = sy_hardware_get_relay (hardware, SY_RELAY_LAMP);
+  g_assert_nonnull (lamp);
+  lamp_id = g_strdup (lamp->id);
+
+  fixture_open_window (fixture);
+  name_hook = g_strdup_printf ("relay-name-%s", lamp_id);
+  safe_hook = g_strdup_printf ("relay-safe-%s", lamp_id);
+  name_row = ADW_ENTRY_ROW (find_named (GTK_WIDGET (fixture->window), name_hook));
+  safe_row = ADW_COMBO_ROW (find_named (GTK_WIDGET (fixture->window), safe_hook));
+  g_assert_nonnull (name_row);
+  g_assert_nonnull (safe_row);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (name_row)), ==, lamp->name);
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (safe_row)), ==, lamp->name);
+  g_assert_cmpuint (adw_combo_row_get_selected (safe_row), ==, lamp->safe_default + 1);
+
+  client_open (&client, fixture);
+  WAIT_UNTIL (client.messages->len >= 2, 10000);
+
+  /* A name typed and entered reaches every client of the bench. */
+  gtk_editable_set_text (GTK_EDITABLE (name_row), "  Grow light ");
+  press_enter (name_row);
+  WAIT_UNTIL (client_saw_name (&client, lamp_id, "Grow light"), 10000);
+  WAIT_UNTIL (g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (safe_row)), "Grow light") == 0, 5000);
+  g_assert_cmpstr (sy_hardware_get_relay (hardware, SY_RELAY_LAMP)->name, ==, "Grow light");
+
+  /* A name the bench refuses changes nothing, and the row shows the name
+   * the relay still has. */
+  gtk_editable_set_text (GTK_EDITABLE (name_row), "   ");
+  press_enter (name_row);
+  WAIT_UNTIL (g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (name_row)), "Grow light") == 0, 5000);
+  g_assert_cmpstr (sy_hardware_get_relay (hardware, SY_RELAY_LAMP)->name, ==, "Grow light");
+
+  /* A rename from elsewhere shows in the row. */
+  sy_hardware_relay_rename (hardware, SY_RELAY_LAMP, "Sun");
+  WAIT_UNTIL (g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (name_row)), "Sun") == 0, 5000);
+  WAIT_UNTIL (client_saw_name (&client, lamp_id, "Sun"), 10000);
+
+  /* The start-up state: On, then Off, then as before. */
+  adw_combo_row_set_selected (safe_row, 2);
+  WAIT_UNTIL (client_saw_safe_default (&client, lamp_id, 1), 10000);
+  adw_combo_row_set_selected (safe_row, 1);
+  WAIT_UNTIL (client_saw_safe_default (&client, lamp_id, 0), 10000);
+  adw_combo_row_set_selected (safe_row, 0);
+  WAIT_UNTIL (client_saw_safe_default (&client, lamp_id, -1), 10000);
+  WAIT_UNTIL (sy_hardware_get_relay (hardware, SY_RELAY_LAMP)->safe_default == -1, 5000);
+
+  client_close (&client);
+  g_assert_cmpuint (app_warnings->len, ==, 0);
+}
+
+static void
+test_log_level (Fixture *fixture)
+{
+  AdwComboRow *row;
+
+  fixture_open_window (fixture);
+  row = child (fixture, "log_level_row");
+
+  g_assert_cmpuint (adw_combo_row_get_selected (row), ==, 2);
+  g_assert_cmpint (sy_application_get_log_level (fixture->app), ==, G_LOG_LEVEL_MESSAGE);
+  g_assert_false (g_log_get_debug_enabled ());
+
+  adw_combo_row_set_selected (row, 0);
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "log-level"), ==, "debug");
+  g_assert_cmpint (sy_application_get_log_level (fixture->app), ==, G_LOG_LEVEL_DEBUG);
+  g_assert_true (g_log_get_debug_enabled ());
+
+  adw_combo_row_set_selected (row, 3);
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "log-level"), ==, "warning");
+  g_assert_cmpint (sy_application_get_log_level (fixture->app), ==, G_LOG_LEVEL_WARNING);
+  g_assert_false (g_log_get_debug_enabled ());
+
+  /* The setting drives the row too. */
+  g_settings_set_string (fixture->settings, "log-level", "info");
+  g_assert_cmpuint (adw_combo_row_get_selected (row), ==, 1);
+
+  /* Nothing here restarts the server. */
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (fixture->starts, ==, 1);
+}
+
+static const char * const pinned_port[] = { "port", "tick-hz", NULL };
+
+static void
+test_pinned_keys (Fixture *fixture)
+{
+  GtkWidget *port_row;
+  guint port = sy_server_get_port (fixture->server);
+  guint configured = 1;
+
+  g_assert_true (sy_application_is_pinned (fixture->app, "port"));
+  g_assert_false (sy_application_is_pinned (fixture->app, "ping-interval"));
+
+  fixture_open_window (fixture);
+  port_row = child (fixture, "port_row");
+  g_assert_false (gtk_widget_is_sensitive (port_row));
+  g_assert_false (gtk_widget_is_sensitive (child (fixture, "tick_hz_row")));
+  g_assert_true (gtk_widget_is_sensitive (child (fixture, "ping_interval_row")));
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (port_row)), ==,
+                   "Given on the command line for this run");
+
+  /* A pinned key's setting changes nothing this run… */
+  g_settings_set_int (fixture->settings, "port", (int) free_port ());
+  g_settings_set_uint (fixture->settings, "tick-hz", 5);
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (fixture->starts, ==, 1);
+  g_assert_cmpuint (sy_server_get_port (fixture->server), ==, port);
+
+  /* …not even when another key restarts the server. */
+  set_spin (fixture, "ping_interval_spin", 4);
+  WAIT_UNTIL (fixture->starts == 2, 10000);
+  g_object_get (fixture->server, "port", &configured, NULL);
+  g_assert_cmpuint (configured, ==, 0);
+  g_assert_cmpuint (sy_bench_get_tick_hz (fixture->bench), ==, SY_BENCH_DEFAULT_TICK_HZ);
+  g_assert_cmpuint (app_warnings->len, ==, 0);
+}
+
+typedef struct
+{
+  gboolean  done;
+  GBytes   *body;
+  GError   *error;
+} Send;
+
+static void
+send_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Send *send = user_data;
+
+  send->body = soup_session_send_and_read_finish (SOUP_SESSION (object), result, &send->error);
+  send->done = TRUE;
+}
+
+static gboolean
+accept_any_certificate (SoupMessage          *msg,
+                        GTlsCertificate      *certificate,
+                        GTlsCertificateFlags  errors,
+                        gpointer              data)
+{
+  return TRUE;
+}
+
+static void
+test_tls_files (Fixture *fixture)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "tls", NULL);
+  g_autofree char *cert = g_build_filename (dir, "cert.pem", NULL);
+  g_autofree char *key = g_build_filename (dir, "key.pem", NULL);
+  g_autofree char *uri = NULL;
+  GtkWidget *clear;
+  guint starts;
+
+  fixture_open_window (fixture);
+  clear = child (fixture, "tls_clear_button");
+  g_assert_false (gtk_widget_get_visible (clear));
+
+  /* One file of the pair: the server waits for the other. */
+  g_settings_set_string (fixture->settings, "tls-certificate", "/nonexistent/cert.pem");
+  g_assert_true (gtk_widget_get_visible (clear));
+  g_assert_cmpstr (adw_action_row_get_subtitle (child (fixture, "key_row")), ==, "Needed with the certificate");
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (fixture->stops, ==, 0);
+
+  /* Both, but unusable: reported, and the server stays stopped. */
+  g_settings_set_string (fixture->settings, "tls-key", "/nonexistent/key.pem");
+  WAIT_UNTIL (sy_application_get_last_error (fixture->app) != NULL, 10000);
+  g_test_message ("last error: %s", sy_application_get_last_error (fixture->app));
+  g_assert_nonnull (strstr (sy_application_get_last_error (fixture->app), "/nonexistent/cert.pem"));
+  g_assert_false (sy_server_get_running (fixture->server));
+  g_assert_cmpuint (count_warnings ("*The server did not start*cert.pem*"), ==, 1);
+
+  /* Clear serves plain http again, in one restart. */
+  starts = fixture->starts;
+  g_signal_emit_by_name (clear, "clicked");
+  WAIT_UNTIL (sy_server_get_running (fixture->server), 10000);
+  g_assert_cmpuint (fixture->starts, ==, starts + 1);
+  g_assert_false (gtk_widget_get_visible (clear));
+  g_assert_null (sy_application_get_last_error (fixture->app));
+  uri = sy_server_dup_uri (fixture->server);
+  g_assert_true (g_str_has_prefix (uri, "http://"));
+  g_clear_pointer (&uri, g_free);
+
+  /* A real pair turns https on. */
+  if (!g_file_test ("/usr/bin/openssl", G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_message ("no openssl(1): the https part is left out");
+      return;
+    }
+  {
+    const char *argv[] = {
+      "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+      "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", NULL
+    };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *uri_https = NULL;
+    g_autoptr(SoupMessage) msg = NULL;
+    Send send = { 0 };
+    int status = -1;
+
+    g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                  NULL, NULL, NULL, NULL, &status, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+    starts = fixture->starts;
+    g_settings_set_string (fixture->settings, "tls-certificate", cert);
+    g_settings_set_string (fixture->settings, "tls-key", key);
+    WAIT_UNTIL (fixture->starts == starts + 1, 10000);
+    g_assert_null (sy_application_get_last_error (fixture->app));
+    g_assert_cmpstr (adw_action_row_get_subtitle (child (fixture, "certificate_row")), ==, cert);
+    uri = sy_server_dup_uri (fixture->server);
+    g_assert_true (g_str_has_prefix (uri, "https://"));
+
+    uri_https = g_strdup_printf ("%sapi/status", uri);
+    msg = soup_message_new ("GET", uri_https);
+    g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_any_certificate), NULL);
+    soup_session_send_and_read_async (fixture->session, msg, G_PRIORITY_DEFAULT, NULL, send_cb, &send);
+    WAIT_UNTIL (send.done, 10000);
+    g_assert_no_error (send.error);
+    g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+    g_clear_pointer (&send.body, g_bytes_unref);
+  }
+  g_assert_cmpuint (app_warnings->len, ==, 1);
+}
+
+/* Closing the window quits: the server stops and its clients get 1001,
+ * with the preferences open on top of it too. */
+
+typedef struct
+{
+  Fixture                 *fixture;
+  SoupWebsocketConnection *ws;
+  GtkWindow               *main_window;
+  GtkWindow               *preferences;
+} CloseRun;
+
+static gboolean
+close_window_cb (gpointer data)
+{
+  CloseRun *run = data;
+  Fixture *fixture = run->fixture;
+
+  run->main_window = gtk_application_get_active_window (GTK_APPLICATION (fixture->app));
+  g_assert_nonnull (run->main_window);
+  g_object_add_weak_pointer (G_OBJECT (run->main_window), (gpointer *) &run->main_window);
+
+  run->ws = connect_echo (fixture);
+  assert_echoes (run->ws);
+
+  /* The menu's Preferences item; Ctrl+comma does the same. */
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  run->preferences = gtk_application_get_active_window (GTK_APPLICATION (fixture->app));
+  g_assert_true (SY_IS_PREFERENCES_WINDOW (run->preferences));
+  g_object_add_weak_pointer (G_OBJECT (run->preferences), (gpointer *) &run->preferences);
+  g_assert_true (gtk_window_get_transient_for (run->preferences) == run->main_window);
+  g_assert_true (gtk_window_get_modal (run->preferences));
+
+  gtk_window_close (run->main_window);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_activated (GApplication *app,
+              CloseRun     *run)
+{
+  g_idle_add (close_window_cb, run);
+}
+
+static void
+test_close_window_stops_server (Fixture *fixture)
+{
+  CloseRun run = { fixture };
+  g_auto(GStrv) accels = NULL;
+  int status;
+
+  accels = gtk_application_get_accels_for_action (GTK_APPLICATION (fixture->app), "app.preferences");
+  g_assert_cmpstr (accels[0], ==, "<Control>comma");
+
+  g_signal_connect_after (fixture->app, "activate", G_CALLBACK (on_activated), &run);
+  status = g_application_run (G_APPLICATION (fixture->app), 0, NULL);
+  g_assert_cmpint (status, ==, 0);
+
+  /* Both windows are gone, the server stopped, the client heard 1001. */
+  g_assert_null (run.main_window);
+  g_assert_null (run.preferences);
+  g_assert_false (sy_server_get_running (fixture->server));
+  g_assert_cmpuint (fixture->stops, ==, 1);
+  wait_closed (run.ws);
+  g_assert_cmpint (soup_websocket_connection_get_close_code (run.ws), ==, SOUP_WEBSOCKET_CLOSE_GOING_AWAY);
+  g_clear_object (&run.ws);
+}
+
+static void
+test_without_settings (Fixture *fixture)
+{
+  guint configured = 0;
+
+  /* The server runs exactly as configured; there is nothing to edit. */
+  g_object_get (fixture->server, "port", &configured, NULL);
+  g_assert_cmpuint (configured, !=, 1);
+  g_assert_cmpuint (sy_server_get_port (fixture->server), ==, configured);
+  g_assert_null (sy_application_get_settings (fixture->app));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture->app), "preferences"));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture->app), "about"));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture->app), "quit"));
+
+  /* Settings changes do not reach it. */
+  g_settings_set_int (fixture->settings, "port", 2);
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (fixture->starts, ==, 1);
+}
+
+static void
+test_about (Fixture *fixture)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  AdwAboutWindow *about = NULL;
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "about", NULL);
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_ABOUT_WINDOW (window))
+        about = ADW_ABOUT_WINDOW (window);
+    }
+  g_assert_nonnull (about);
+
+  g_assert_cmpstr (adw_about_window_get_version (about), ==, PACKAGE_VERSION);
+  g_assert_cmpint (adw_about_window_get_license_type (about), ==, GTK_LICENSE_GPL_3_0);
+  g_assert_cmpstr (adw_about_window_get_application_icon (about), ==, APPLICATION_ID);
+  g_assert_nonnull (adw_about_window_get_developers (about));
+  g_assert_true (g_str_has_prefix (adw_about_window_get_website (about), "https://"));
+  g_assert_true (g_str_has_prefix (adw_about_window_get_issue_url (about), "https://"));
+  /* Untranslated here: the msgid itself, for translators to replace. */
+  g_assert_cmpstr (adw_about_window_get_translator_credits (about), ==, "translator-credits");
+
+  gtk_window_destroy (GTK_WINDOW (about));
+}
+
+typedef void (*FixtureFunc) (Fixture *fixture);
+
+typedef struct
+{
+  FixtureFunc         func;
+  const char * const *pinned;
+  gboolean            no_settings;
+} TestCase;
+
+/* Each test in its own process, as the application registers its name on
+ * the session bus and GApplication cannot unregister short of running. */
+static void
+run_in_subprocess (gconstpointer data)
+{
+  const TestCase *test = data;
+
+  if (g_test_subprocess ())
+    {
+      Fixture fixture = { 0 };
+
+      app_warnings = g_ptr_array_new_with_free_func (g_free);
+      g_test_log_set_fatal_handler (keep_app_warnings, NULL);
+      fixture_start (&fixture, test->pinned, test->no_settings);
+      test->func (&fixture);
+      fixture_teardown (&fixture);
+      g_clear_pointer (&app_warnings, g_ptr_array_unref);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 100 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+static void
+add_test_full (const char         *path,
+               FixtureFunc         func,
+               const char * const *pinned,
+               gboolean            no_settings)
+{
+  TestCase *test = g_new0 (TestCase, 1);
+
+  test->func = func;
+  test->pinned = pinned;
+  test->no_settings = no_settings;
+  g_test_add_data_func_full (path, test, run_in_subprocess, g_free);
+}
+
+static void
+add_test (const char         *path,
+          FixtureFunc         func,
+          const char * const *pinned)
+{
+  add_test_full (path, func, pinned, FALSE);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_auto(GStrv) data_dirs = NULL;
+  g_autoptr(GPtrArray) icon_dirs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) mime_dirs = g_ptr_array_new_with_free_func (g_free);
+
+  /* The system's data directories, before the test isolates them all;
+   * the subprocesses inherit them from here. */
+  if (g_getenv ("SY_TEST_SYSTEM_DATA_DIRS") == NULL)
+    g_setenv ("SY_TEST_SYSTEM_DATA_DIRS",
+              g_getenv ("XDG_DATA_DIRS") ? g_getenv ("XDG_DATA_DIRS") : "/usr/local/share:/usr/share",
+              TRUE);
+  data_dirs = g_strsplit (g_getenv ("SY_TEST_SYSTEM_DATA_DIRS"), ":", -1);
+
+  sy_test_init (&argc, &argv);
+  g_set_prgname ("test-preferences");
+  /* Nothing here is about drawing: spare the software GL its shaders. */
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
+
+  /* Isolated, the icon theme and the MIME sniffer would find nothing, and
+   * GTK would warn that it cannot load its fallback icons. */
+  for (guint i = 0; data_dirs[i] != NULL; i++)
+    {
+      g_ptr_array_add (icon_dirs, g_build_filename (data_dirs[i], "icons", NULL));
+      g_ptr_array_add (mime_dirs, g_build_filename (data_dirs[i], "mime", NULL));
+    }
+  g_ptr_array_add (icon_dirs, NULL);
+  g_ptr_array_add (mime_dirs, NULL);
+  g_content_type_set_mime_dirs ((const char * const *) mime_dirs->pdata);
+
+  if (!gtk_init_check ())
+    {
+      g_printerr ("no display\n");
+      return 77;
+    }
+  adw_init ();
+  gtk_icon_theme_set_search_path (gtk_icon_theme_get_for_display (gdk_display_get_default ()),
+                                  (const char * const *) icon_dirs->pdata);
+
+  add_test ("/preferences/port-restarts-server", test_port_restarts_server, NULL);
+  add_test ("/preferences/changes-coalesce", test_changes_coalesce, NULL);
+  add_test ("/preferences/taken-port-reports", test_taken_port_reports, NULL);
+  add_test ("/preferences/bind-all-interfaces", test_bind_all_interfaces, NULL);
+  add_test ("/preferences/rotate-tokens", test_rotate_tokens, NULL);
+  add_test ("/preferences/tls-files", test_tls_files, NULL);
+  add_test ("/preferences/relay-names", test_relay_names, NULL);
+  add_test ("/preferences/log-level", test_log_level, NULL);
+  add_test ("/preferences/pinned-keys", test_pinned_keys, pinned_port);
+  add_test ("/preferences/close-window-stops-server", test_close_window_stops_server, NULL);
+  add_test ("/preferences/about", test_about, NULL);
+  add_test_full ("/preferences/without-settings", test_without_settings, NULL, TRUE);
+
+  return g_test_run ();
+}
