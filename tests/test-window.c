@@ -518,6 +518,116 @@ test_window_screenshot (void)
   sy_server_stop (server);
 }
 
+static GtkWidget *
+find_named (GtkWidget  *root,
+            const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
+    return root;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_named (child, name);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static void
+collect_text (SoupWebsocketConnection *ws,
+              SoupWebsocketDataType    type,
+              GBytes                  *message,
+              GPtrArray               *texts)
+{
+  g_ptr_array_add (texts, g_strndup (g_bytes_get_data (message, NULL), g_bytes_get_size (message)));
+}
+
+static gboolean
+saw_text (GPtrArray  *texts,
+          const char *first,
+          const char *second,
+          const char *third)
+{
+  for (guint i = 0; i < texts->len; i++)
+    if (strstr (texts->pdata[i], first) != NULL && strstr (texts->pdata[i], second) != NULL &&
+        strstr (texts->pdata[i], third) != NULL)
+      return TRUE;
+
+  return FALSE;
+}
+
+/* A relay switched in the hardware panel: the bench switches it (a
+ * WebSocket client of the test's own sees the broadcast), and the page in
+ * the window's view shows it too. */
+static void
+test_window_hardware_switch (void)
+{
+  g_autoptr(SyServer) server = sy_test_server_new ();
+  g_autoptr(SyTokenKeeper) tokens = NULL;
+  g_autoptr(SyBench) bench = sy_bench_new (3, NULL);
+  g_autoptr(SyAudit) audit = sy_audit_new (NULL);
+  g_autoptr(SyApplication) app = NULL;
+  g_autoptr(SoupSession) session = sy_test_session_new ();
+  g_autoptr(SoupWebsocketConnection) client = NULL;
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *state = NULL;
+  GtkWidget *lamp;
+  SyWindow *window;
+  WebKitWebView *view;
+  int index;
+
+  tokens = sy_token_keeper_new (NULL, &error);
+  g_assert_no_error (error);
+  sy_server_install_bench (server, bench, audit);
+  g_object_set (server, "token-keeper", tokens, "default-role", SY_ROLE_VIEW, NULL);
+
+  app = sy_application_new (server);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  window = SY_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  view = sy_window_get_web_view (window);
+  WAIT_UNTIL ((g_free (state),
+               state = eval_js (view, "document.getElementById('link') ? "
+                                      "document.getElementById('link').dataset.state : 'loading'"),
+               g_strcmp0 (state, "connected") == 0), 20000);
+
+  client = sy_test_connect (session, server, "switchyard.relay.v1", &error);
+  g_assert_no_error (error);
+  g_signal_connect (client, "message", G_CALLBACK (collect_text), texts);
+
+  sy_window_show_panel (window, "hardware");
+  lamp = find_named (sy_window_get_panel (window, "hardware"), "relay-switch-lamp");
+  g_assert_nonnull (lamp);
+  g_assert_true (GTK_IS_SWITCH (lamp));
+  g_assert_false (gtk_switch_get_active (GTK_SWITCH (lamp)));
+  WAIT_UNTIL (gtk_widget_is_sensitive (lamp), 5000);
+
+  /* As a person would: activate the switch. */
+  gtk_widget_activate (lamp);
+
+  WAIT_UNTIL (saw_text (texts, "\"reason\":\"confirmed\"", "\"id\":\"lamp\"", "\"on\":true"), 5000);
+  index = sy_bench_find_relay (bench, "lamp");
+  g_assert_cmpint (index, >=, 0);
+  WAIT_UNTIL ((g_free (state),
+               state = eval_js (view, "document.querySelector('[data-relay=\"lamp\"]').dataset.on + ' ' + "
+                                      "document.querySelector('[data-relay=\"lamp\"]').dataset.pending"),
+               g_strcmp0 (state, "true false") == 0), 5000);
+  WAIT_UNTIL (gtk_switch_get_state (GTK_SWITCH (lamp)), 5000);
+
+  g_signal_handlers_disconnect_by_data (client, texts);
+  sy_test_close_and_wait (client);
+  gtk_window_destroy (GTK_WINDOW (window));
+  sy_server_stop (server);
+  /* Off the server thread now: the bench is idle and may be read. */
+  g_assert_true (sy_bench_get_relay (bench, (guint) index)->on);
+}
+
 /* WebKit's web process and the application's bus name live as long as the
  * process, and each test has directories of its own: every test runs in a
  * process of its own. */
@@ -562,6 +672,7 @@ main (int   argc,
   add_test ("/gui/window/header-actions", test_window_header_actions);
   add_test ("/gui/window/panels", test_window_panels);
   add_test ("/gui/window/qr", test_window_qr);
+  add_test ("/gui/window/hardware-switch", test_window_hardware_switch);
   add_test ("/gui/window/screenshot", test_window_screenshot);
 
   return g_test_run ();
