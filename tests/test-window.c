@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <stdlib.h>
 #include <string.h>
 #include <webkit/webkit.h>
 
@@ -628,6 +629,81 @@ test_window_hardware_switch (void)
   g_assert_true (sy_bench_get_relay (bench, (guint) index)->on);
 }
 
+/* A port nobody listens on right now. */
+static guint
+free_port (void)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (socket, address, FALSE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* A new port in the preferences restarts the server there, and the view
+ * follows: it loads the page from the new port and the page connects. */
+static void
+test_window_port_change (void)
+{
+  g_autoptr(SyServer) server = sy_test_server_new ();
+  g_autoptr(SyTokenKeeper) tokens = NULL;
+  g_autoptr(SyBench) bench = sy_bench_new (5, NULL);
+  g_autoptr(SyAudit) audit = sy_audit_new (NULL);
+  g_autoptr(GSettings) settings = g_settings_new (SY_SETTINGS_SCHEMA_ID);
+  g_autoptr(SyApplication) app = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *prefix = NULL;
+  SyWindow *window;
+  WebKitWebView *view;
+  guint port;
+
+  tokens = sy_token_keeper_new (NULL, &error);
+  g_assert_no_error (error);
+  sy_server_install_bench (server, bench, audit);
+  g_object_set (server, "token-keeper", tokens, NULL);
+  sy_application_configure_bind (server, NULL);
+  g_settings_set_int (settings, "port", 0);
+
+  app = sy_application_new_with_settings (server, settings, NULL);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  window = SY_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  view = sy_window_get_web_view (window);
+  WAIT_UNTIL ((g_free (state),
+               state = eval_js (view, "document.getElementById('link') ? "
+                                      "document.getElementById('link').dataset.state : 'loading'"),
+               g_strcmp0 (state, "connected") == 0), 20000);
+
+  port = free_port ();
+  g_assert_cmpuint (port, !=, sy_server_get_port (server));
+  g_settings_set_int (settings, "port", (int) port);
+
+  WAIT_UNTIL (sy_server_get_running (server) && sy_server_get_port (server) == port, 10000);
+  prefix = g_strdup_printf ("http://127.0.0.1:%u/?token=v1.c.", port);
+  WAIT_UNTIL (!webkit_web_view_is_loading (view) &&
+              g_str_has_prefix (webkit_web_view_get_uri (view), prefix), 20000);
+  g_assert_cmpstr (subtitle (window), ==, (g_free (state), state = sy_server_dup_uri (server)));
+  WAIT_UNTIL ((g_free (state),
+               state = eval_js (view, "document.getElementById('link') ? "
+                                      "document.getElementById('link').dataset.state + ' ' + location.port : 'loading'"),
+               g_str_has_prefix (state, "connected ") && (guint) atoi (state + strlen ("connected ")) == port),
+              20000);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  sy_server_stop (server);
+}
+
 /* WebKit's web process and the application's bus name live as long as the
  * process, and each test has directories of its own: every test runs in a
  * process of its own. */
@@ -673,6 +749,7 @@ main (int   argc,
   add_test ("/gui/window/panels", test_window_panels);
   add_test ("/gui/window/qr", test_window_qr);
   add_test ("/gui/window/hardware-switch", test_window_hardware_switch);
+  add_test ("/gui/window/port-change", test_window_port_change);
   add_test ("/gui/window/screenshot", test_window_screenshot);
 
   return g_test_run ();

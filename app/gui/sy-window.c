@@ -44,8 +44,10 @@ struct _SyWindow
 
   /* Owned */
   SyServer             *server;
-  SyHardware           *hardware;
   GSettings            *settings;
+
+  /* Unowned */
+  SyApplication        *application;
 };
 
 G_DEFINE_FINAL_TYPE (SyWindow, sy_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -296,11 +298,34 @@ start_server (SyWindow *self)
 {
   g_autoptr(GError) error = NULL;
 
-  if (!sy_server_start (self->server, &error))
+  /* Through the application: it applies the preferences first and keeps
+   * last-error, which is shown below. */
+  if (!sy_application_start_server (self->application, &error))
+    adw_status_page_set_description (self->stopped_page, error->message);
+}
+
+static void
+on_last_error_changed (SyApplication *application,
+                       GParamSpec    *pspec,
+                       SyWindow      *self)
+{
+  const char *message = sy_application_get_last_error (application);
+
+  if (message != NULL && *message != '\0')
     {
-      adw_status_page_set_description (self->stopped_page, error->message);
-      toast (self, error->message);
+      adw_status_page_set_description (self->stopped_page, message);
+      toast (self, message);
     }
+}
+
+static void
+on_tokens_rotated (SyApplication *application,
+                   SyWindow      *self)
+{
+  toast (self, _("Every earlier link is now invalid"));
+  /* The view's own token was one of them. */
+  if (sy_server_get_running (self->server))
+    update_running (self);
 }
 
 static void
@@ -362,15 +387,10 @@ rotate_tokens_action (GSimpleAction *action,
   SyWindow *self = SY_WINDOW (user_data);
   g_autoptr(GError) error = NULL;
 
-  if (!sy_server_rotate_tokens (self->server, &error))
-    {
-      toast (self, error->message);
-      return;
-    }
-
-  toast (self, _("Every earlier link is now invalid"));
-  /* The view's own token was one of them. */
-  update_running (self);
+  /* Success is announced by SyApplication::tokens-rotated, wherever the
+   * rotation came from. */
+  if (!sy_application_rotate_tokens (self->application, &error))
+    toast (self, error->message);
 }
 
 static void
@@ -425,8 +445,13 @@ sy_window_dispose (GObject *object)
       g_signal_handlers_disconnect_by_data (self->server, self);
       g_signal_handlers_disconnect_by_data (sy_server_get_connections (self->server), self);
     }
+  if (self->application != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->application, self);
+      g_object_remove_weak_pointer (G_OBJECT (self->application), (gpointer *) &self->application);
+      self->application = NULL;
+    }
   g_clear_object (&self->server);
-  g_clear_object (&self->hardware);
   g_clear_object (&self->settings);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), SY_TYPE_WINDOW);
@@ -539,6 +564,8 @@ sy_window_new (SyApplication *application)
 
   self = g_object_new (SY_TYPE_WINDOW, "application", application, NULL);
   self->server = g_object_ref (sy_application_get_server (application));
+  self->application = application;
+  g_object_add_weak_pointer (G_OBJECT (application), (gpointer *) &self->application);
 
   self->settings = window_settings ();
   if (self->settings != NULL)
@@ -552,15 +579,14 @@ sy_window_new (SyApplication *application)
              "network-transmit-receive-symbolic");
   add_panel (self, sy_log_panel_new (sy_log_get_model ()), "log", _("Log"),
              "text-x-generic-symbolic");
-  if (sy_server_get_bench (self->server) != NULL)
-    {
-      self->hardware = sy_hardware_new (self->server);
-      add_panel (self, sy_hardware_panel_new (self->hardware), "hardware", _("Hardware"),
-                 "applications-engineering-symbolic");
-    }
+  if (sy_application_get_hardware (application) != NULL)
+    add_panel (self, sy_hardware_panel_new (sy_application_get_hardware (application)), "hardware",
+               _("Hardware"), "applications-engineering-symbolic");
   set_accels (GTK_APPLICATION (application));
 
   g_signal_connect (self->server, "notify::running", G_CALLBACK (on_running_changed), self);
+  g_signal_connect (application, "notify::last-error", G_CALLBACK (on_last_error_changed), self);
+  g_signal_connect (application, "tokens-rotated", G_CALLBACK (on_tokens_rotated), self);
   g_signal_connect (sy_server_get_connections (self->server), "items-changed",
                     G_CALLBACK (on_connections_changed), self);
   update_connections (self);
