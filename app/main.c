@@ -325,7 +325,9 @@ main (int   argc,
   int status;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* SWITCHYARD_LOCALEDIR lets a build that is not installed find its own
+   * catalogs (build-aux/dev.sh run points it at build/po). */
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("SWITCHYARD_LOCALEDIR") ? g_getenv ("SWITCHYARD_LOCALEDIR") : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

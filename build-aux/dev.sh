@@ -109,11 +109,13 @@ cmd_run() {
   build build
   if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
     # The uninstalled settings schema, for the window's preferences.
+    # The uninstalled catalogs, for the window in the desktop's language.
     GSETTINGS_SCHEMA_DIR="$ROOT/build/data${GSETTINGS_SCHEMA_DIR:+:$GSETTINGS_SCHEMA_DIR}" \
+    SWITCHYARD_LOCALEDIR="${SWITCHYARD_LOCALEDIR:-$ROOT/build/po}" \
       exec ./build/app/switchyard "$@"
   fi
   log "no display: running the headless server (Ctrl+C stops it)"
-  exec ./build/app/switchyard --headless "$@"
+  SWITCHYARD_LOCALEDIR="${SWITCHYARD_LOCALEDIR:-$ROOT/build/po}" exec ./build/app/switchyard --headless "$@"
 }
 
 cmd_test() {

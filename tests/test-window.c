@@ -7,6 +7,8 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <glib/gi18n.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <webkit/webkit.h>
@@ -704,6 +706,54 @@ test_window_port_change (void)
   sy_server_stop (server);
 }
 
+/* The window in German, from the build's own catalog, as under LANGUAGE=de. */
+static void
+test_window_german (void)
+{
+  g_autoptr(SyServer) server = sy_test_server_new ();
+  g_autoptr(SyBench) bench = sy_bench_new (1, NULL);
+  g_autoptr(SyAudit) audit = sy_audit_new (NULL);
+  g_autoptr(SyApplication) app = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *localedir = g_build_filename (g_getenv ("G_TEST_BUILDDIR"), "..", "po", NULL);
+  g_autofree char *catalog = g_build_filename (localedir, "de", "LC_MESSAGES", GETTEXT_PACKAGE ".mo", NULL);
+  GtkLabel *label;
+  SyWindow *window;
+
+  if (!g_file_test (catalog, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no German catalog in the build");
+      return;
+    }
+
+  /* This runs in a process of its own, before anything was translated. */
+  g_setenv ("LANGUAGE", "de", TRUE);
+  g_setenv ("LC_ALL", "C.UTF-8", TRUE);
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, localedir);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  sy_server_install_bench (server, bench, audit);
+  app = sy_application_new (server);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  window = SY_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+
+  label = GTK_LABEL (gtk_widget_get_template_child (GTK_WIDGET (window), SY_TYPE_WINDOW, "connections_label"));
+  WAIT_UNTIL (g_str_has_suffix (gtk_label_get_label (label), " Verbindungen") ||
+              g_str_has_suffix (gtk_label_get_label (label), " Verbindung"), 10000);
+
+  sy_server_stop (server);
+  g_assert_cmpstr (subtitle (window), ==, "Angehalten");
+  g_assert_cmpstr (adw_view_stack_page_get_title (adw_view_stack_get_page (
+                     ADW_VIEW_STACK (gtk_widget_get_template_child (GTK_WIDGET (window), SY_TYPE_WINDOW, "panels")),
+                     sy_window_get_panel (window, "connections"))), ==, "Verbindungen");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* WebKit's web process and the application's bus name live as long as the
  * process, and each test has directories of its own: every test runs in a
  * process of its own. */
@@ -750,6 +800,7 @@ main (int   argc,
   add_test ("/gui/window/qr", test_window_qr);
   add_test ("/gui/window/hardware-switch", test_window_hardware_switch);
   add_test ("/gui/window/port-change", test_window_port_change);
+  add_test ("/gui/window/german", test_window_german);
   add_test ("/gui/window/screenshot", test_window_screenshot);
 
   return g_test_run ();
