@@ -238,6 +238,7 @@ function buildSensors () {
       badge: card.querySelector('.stale-badge'),
       name,
       drawnValue: null,
+      drawnText: null,
     };
     list.append(card);
   }
@@ -258,8 +259,15 @@ function renderSensors (now) {
       continue;
     if (sensor.value !== nodes.drawnValue) {
       nodes.drawnValue = sensor.value;
-      setText(nodes.value, formatValue(sensor.value, sensor.decimals, lang));
-      setAttr(nodes.card, 'data-value', Number.isFinite(sensor.value) ? String(sensor.value) : '');
+      // Only what a person can see changes the DOM: the value as shown (to
+      // the sensor's decimals) and the arc to a tenth of a percent.
+      const text = formatValue(sensor.value, sensor.decimals, lang);
+      if (text !== nodes.drawnText) {
+        nodes.drawnText = text;
+        setText(nodes.value, text);
+        setAttr(nodes.card, 'data-value',
+                Number.isFinite(sensor.value) ? sensor.value.toFixed(sensor.decimals) : '');
+      }
       const pct = (fraction(sensor.value, sensor.info.min, sensor.info.max) * 100).toFixed(1);
       setAttr(nodes.fill, 'stroke-dasharray', `${pct} 100`);
     }
