@@ -891,6 +891,7 @@ on_bind_row (GtkSignalListItemFactory *factory,
   guint64 id = sy_log_entry_get_connection (entry);
   guint rank = level_rank (sy_log_entry_get_level (entry));
   g_autofree char *row_text = NULL;
+  const char *message;
   char time_text[32];
   RowWidgets row;
 
@@ -930,16 +931,22 @@ on_bind_row (GtkSignalListItemFactory *factory,
 
   gtk_label_set_label (GTK_LABEL (row.domain), sy_log_entry_get_domain (entry));
 
+  message = sy_log_entry_get_message (entry);
   if (id != 0)
     {
       char id_text[32];
+      gsize length;
 
-      g_snprintf (id_text, sizeof id_text, "#%" G_GUINT64_FORMAT, id);
+      length = (gsize) g_snprintf (id_text, sizeof id_text, "#%" G_GUINT64_FORMAT, id);
       gtk_label_set_label (GTK_LABEL (row.connection), id_text);
+      /* Lines about a connection start with its label ("#5 127.0.0.1:…"):
+       * the chip says "#5" already. */
+      if (g_str_has_prefix (message, id_text) && message[length] == ' ')
+        message += length + 1;
     }
   gtk_widget_set_visible (row.connection, id != 0);
 
-  row_text = dup_clipped (sy_log_entry_get_message (entry), ROW_TEXT_MAX);
+  row_text = dup_clipped (message, ROW_TEXT_MAX);
   gtk_label_set_label (GTK_LABEL (row.message), row_text);
 }
 
