@@ -49,5 +49,6 @@ GBytes                  *sy_test_echo               (SoupWebsocketConnection *ws
                                                      GBytes                  *payload,
                                                      SoupWebsocketDataType   *type_out);
 void                     sy_test_close_and_wait     (SoupWebsocketConnection *ws);
+guint                    sy_test_free_port          (void);
 
 G_END_DECLS

@@ -11,6 +11,7 @@
 
 #include "sy-connection-info.h"
 #include "sy-connections-panel.h"
+#include "sy-gui-test-utils.h"
 #include "sy-test-utils.h"
 
 #define ECHO "switchyard.echo.v1"
@@ -87,24 +88,6 @@ find_label (GtkWidget  *root,
   return NULL;
 }
 
-static GtkWidget *
-find_named (GtkWidget  *root,
-            const char *name)
-{
-  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
-    return root;
-
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_named (child, name);
-
-      if (found != NULL)
-        return found;
-    }
-
-  return NULL;
-}
-
 /* The row widget showing @info, found by its peer cell, or NULL. */
 static GtkWidget *
 row_of (Fixture          *f,
@@ -131,7 +114,7 @@ cell_text (Fixture          *f,
   if (row == NULL)
     return NULL;
 
-  cell = find_named (row, column);
+  cell = sy_test_find_named (row, column);
   g_assert_nonnull (cell);
   g_assert_true (GTK_IS_LABEL (cell));
 
@@ -357,8 +340,8 @@ test_rows_and_close (Fixture       *f,
   g_assert_cmpstr (cell_text (f, a.info, "queued"), ==, "0");
 
   /* Numbers are right-aligned in tabular figures. */
-  g_assert_true (gtk_widget_has_css_class (find_named (row_of (f, a.info), "messages-in"), "numeric"));
-  g_assert_cmpfloat (gtk_label_get_xalign (GTK_LABEL (find_named (row_of (f, a.info), "bytes-out"))), ==, 1.0);
+  g_assert_true (gtk_widget_has_css_class (sy_test_find_named (row_of (f, a.info), "messages-in"), "numeric"));
+  g_assert_cmpfloat (gtk_label_get_xalign (GTK_LABEL (sy_test_find_named (row_of (f, a.info), "bytes-out"))), ==, 1.0);
 
   /* The duration counts on by itself, with no traffic. */
   first = g_strdup (cell_text (f, a.info, "connected-for"));
@@ -423,7 +406,7 @@ test_close_dialog (Fixture       *f,
   WAIT_UNTIL (cell_is (f, a.info, "subprotocol", ECHO) && cell_is (f, b.info, "subprotocol", ECHO), 5000);
 
   /* The close button of a's row asks first, with a default reason. */
-  button = find_named (row_of (f, a.info), "close");
+  button = sy_test_find_named (row_of (f, a.info), "close");
   g_assert_nonnull (button);
   g_assert_true (GTK_IS_BUTTON (button));
   g_assert_true (gtk_widget_activate (button));
@@ -464,7 +447,7 @@ test_close_dialog (Fixture       *f,
   popover = GTK_POPOVER (gtk_widget_get_last_child (GTK_WIDGET (f->panel)));
   g_assert_true (GTK_IS_POPOVER_MENU (popover));
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (popover)));
-  right_click (find_named (row_of (f, b.info), "queued"));
+  right_click (sy_test_find_named (row_of (f, b.info), "queued"));
   g_assert_true (gtk_single_selection_get_selected_item (GTK_SINGLE_SELECTION (selection)) == b.info);
   WAIT_UNTIL (gtk_widget_get_mapped (GTK_WIDGET (popover)), 5000);
   gtk_popover_popdown (popover);

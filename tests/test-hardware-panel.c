@@ -16,6 +16,7 @@
 #include "sy-bench.h"
 #include "sy-hardware-panel.h"
 #include "sy-hardware.h"
+#include "sy-gui-test-utils.h"
 #include "sy-test-utils.h"
 
 /* The hardware panel on a real server with a bench, in a real window under
@@ -124,24 +125,6 @@ relay_in (JsonObject *message)
 /* Widget tree */
 
 static GtkWidget *
-find_named (GtkWidget  *root,
-            const char *name)
-{
-  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
-    return root;
-
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_named (child, name);
-
-      if (found != NULL)
-        return found;
-    }
-
-  return NULL;
-}
-
-static GtkWidget *
 find_type (GtkWidget  *root,
            const char *type_name)
 {
@@ -165,7 +148,7 @@ widget (Fixture    *f,
         const char *id)
 {
   g_autofree char *name = g_strconcat (prefix, id, NULL);
-  GtkWidget *found = find_named (GTK_WIDGET (f->panel), name);
+  GtkWidget *found = sy_test_find_named (GTK_WIDGET (f->panel), name);
 
   if (found == NULL)
     g_error ("the panel has no widget named %s", name);

@@ -24,6 +24,7 @@
 #include "sy-hardware.h"
 #include "sy-preferences-window.h"
 #include "sy-relay-protocol.h"
+#include "sy-gui-test-utils.h"
 #include "sy-test-utils.h"
 #include "sy-token.h"
 
@@ -104,26 +105,6 @@ reset_settings (GSettings *settings)
     g_settings_reset (settings, keys[i]);
 }
 
-/* A port nobody listens on right now. */
-static guint
-free_port (void)
-{
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-  g_autoptr(GError) error = NULL;
-
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
-  g_assert_no_error (error);
-  g_socket_bind (socket, address, FALSE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 /* The server as switchyard builds it: bench, tokens, settings applied on
  * start-up (port 0 here, so tests never collide), pinned keys given. */
 static void
@@ -150,7 +131,7 @@ fixture_start (Fixture            *fixture,
     {
       /* Settings that say otherwise, which the application must not apply. */
       g_settings_set_int (fixture->settings, "port", 1);
-      g_object_set (fixture->server, "port", free_port (), NULL);
+      g_object_set (fixture->server, "port", sy_test_free_port (), NULL);
       fixture->app = sy_application_new (fixture->server);
     }
   else
@@ -277,7 +258,7 @@ test_port_restarts_server (Fixture *fixture)
 {
   g_autoptr(SoupWebsocketConnection) old = NULL;
   g_autoptr(SoupWebsocketConnection) fresh = NULL;
-  guint port = free_port ();
+  guint port = sy_test_free_port ();
   guint first = sy_server_get_port (fixture->server);
 
   fixture_open_window (fixture);
@@ -306,7 +287,7 @@ test_port_restarts_server (Fixture *fixture)
 static void
 test_changes_coalesce (Fixture *fixture)
 {
-  guint port = free_port ();
+  guint port = sy_test_free_port ();
   guint max_connections = 0;
   guint ping_interval = 0;
   guint64 max_message_size = 0;
@@ -377,7 +358,7 @@ test_taken_port_reports (Fixture *fixture)
   g_assert_cmpuint (notified, ==, 1);
 
   /* A free port brings it back, and the error goes. */
-  port = free_port ();
+  port = sy_test_free_port ();
   set_spin (fixture, "port_spin", port);
   WAIT_UNTIL (sy_server_get_running (fixture->server), 10000);
   g_assert_cmpuint (sy_server_get_port (fixture->server), ==, port);
@@ -581,23 +562,6 @@ client_saw_safe_default (Client     *client,
   return relay != NULL && json_object_get_int_member_with_default (relay, "safe_default", -2) == safe_default;
 }
 
-static GtkWidget *
-find_named (GtkWidget  *root,
-            const char *name)
-{
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found;
-
-      if (g_strcmp0 (gtk_widget_get_name (c), name) == 0)
-        return c;
-      if ((found = find_named (c, name)) != NULL)
-        return found;
-    }
-
-  return NULL;
-}
-
 /* What Enter in the row's text does. */
 static void
 press_enter (AdwEntryRow *row)
@@ -629,8 +593,8 @@ test_relay_names (Fixture *fixture)
   fixture_open_window (fixture);
   name_hook = g_strdup_printf ("relay-name-%s", lamp_id);
   safe_hook = g_strdup_printf ("relay-safe-%s", lamp_id);
-  name_row = ADW_ENTRY_ROW (find_named (GTK_WIDGET (fixture->window), name_hook));
-  safe_row = ADW_COMBO_ROW (find_named (GTK_WIDGET (fixture->window), safe_hook));
+  name_row = ADW_ENTRY_ROW (sy_test_find_named (GTK_WIDGET (fixture->window), name_hook));
+  safe_row = ADW_COMBO_ROW (sy_test_find_named (GTK_WIDGET (fixture->window), safe_hook));
   g_assert_nonnull (name_row);
   g_assert_nonnull (safe_row);
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (name_row)), ==, lamp->name);
@@ -725,7 +689,7 @@ test_pinned_keys (Fixture *fixture)
                    "Given on the command line for this run");
 
   /* A pinned key's setting changes nothing this run… */
-  g_settings_set_int (fixture->settings, "port", (int) free_port ());
+  g_settings_set_int (fixture->settings, "port", (int) sy_test_free_port ());
   g_settings_set_uint (fixture->settings, "tick-hz", 5);
   for (guint i = 0; i < 20; i++)
     g_main_context_iteration (NULL, FALSE);

@@ -20,6 +20,7 @@
 #include "sy-connection-info.h"
 #include "sy-echo-protocol.h"
 #include "sy-log.h"
+#include "sy-gui-test-utils.h"
 #include "sy-test-utils.h"
 #include "sy-window.h"
 
@@ -521,25 +522,6 @@ test_window_screenshot (void)
   sy_server_stop (server);
 }
 
-static GtkWidget *
-find_named (GtkWidget  *root,
-            const char *name)
-{
-  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
-    return root;
-
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_named (child, name);
-
-      if (found != NULL)
-        return found;
-    }
-
-  return NULL;
-}
-
 static void
 collect_text (SoupWebsocketConnection *ws,
               SoupWebsocketDataType    type,
@@ -605,7 +587,7 @@ test_window_hardware_switch (void)
   g_signal_connect (client, "message", G_CALLBACK (collect_text), texts);
 
   sy_window_show_panel (window, "hardware");
-  lamp = find_named (sy_window_get_panel (window, "hardware"), "relay-switch-lamp");
+  lamp = sy_test_find_named (sy_window_get_panel (window, "hardware"), "relay-switch-lamp");
   g_assert_nonnull (lamp);
   g_assert_true (GTK_IS_SWITCH (lamp));
   g_assert_false (gtk_switch_get_active (GTK_SWITCH (lamp)));
@@ -629,26 +611,6 @@ test_window_hardware_switch (void)
   sy_server_stop (server);
   /* Off the server thread now: the bench is idle and may be read. */
   g_assert_true (sy_bench_get_relay (bench, (guint) index)->on);
-}
-
-/* A port nobody listens on right now. */
-static guint
-free_port (void)
-{
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-  g_autoptr(GError) error = NULL;
-
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
-  g_assert_no_error (error);
-  g_socket_bind (socket, address, FALSE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
 }
 
 /* A new port in the preferences restarts the server there, and the view
@@ -687,7 +649,7 @@ test_window_port_change (void)
                                       "document.getElementById('link').dataset.state : 'loading'"),
                g_strcmp0 (state, "connected") == 0), 20000);
 
-  port = free_port ();
+  port = sy_test_free_port ();
   g_assert_cmpuint (port, !=, sy_server_get_port (server));
   g_settings_set_int (settings, "port", (int) port);
 
