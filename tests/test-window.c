@@ -8,6 +8,7 @@
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "sy-application.h"
 #include "sy-audit.h"
 #include "sy-bench.h"
+#include "sy-tls.h"
 #include "sy-token.h"
 #include "sy-connection-info.h"
 #include "sy-echo-protocol.h"
@@ -716,6 +718,77 @@ test_window_german (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* With TLS, the view trusts the server's own certificate (and only for the
+ * server's host): the page loads over https and its sockets over wss. */
+static void
+test_window_tls (void)
+{
+  g_autoptr(SyServer) server = sy_test_server_new ();
+  g_autoptr(SyTokenKeeper) tokens = NULL;
+  g_autoptr(SyBench) bench = sy_bench_new (2, NULL);
+  g_autoptr(SyAudit) audit = sy_audit_new (NULL);
+  g_autoptr(SyApplication) app = NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *cert = NULL;
+  g_autofree char *key = NULL;
+  g_autofree char *state = NULL;
+  SyWindow *window;
+  WebKitWebView *view;
+  int status = -1;
+
+  if (!g_file_test ("/usr/bin/openssl", G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("no openssl(1) to make a certificate");
+      return;
+    }
+
+  dir = g_dir_make_tmp ("switchyard-tls-XXXXXX", &error);
+  g_assert_no_error (error);
+  cert = g_build_filename (dir, "cert.pem", NULL);
+  key = g_build_filename (dir, "key.pem", NULL);
+  {
+    const char *argv[] = {
+      "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+      "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", NULL
+    };
+
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                  NULL, NULL, NULL, NULL, &status, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  certificate = sy_tls_load_certificate (cert, key, &error);
+  g_assert_no_error (error);
+
+  tokens = sy_token_keeper_new (NULL, &error);
+  g_assert_no_error (error);
+  sy_server_install_bench (server, bench, audit);
+  g_object_set (server, "token-keeper", tokens, "default-role", SY_ROLE_VIEW,
+                "tls-certificate", certificate, NULL);
+
+  app = sy_application_new (server);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  window = SY_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  view = sy_window_get_web_view (window);
+
+  WAIT_UNTIL ((g_free (state),
+               state = eval_js (view, "document.getElementById('link') ? "
+                                      "document.getElementById('link').dataset.state + ' ' + location.protocol : 'loading'"),
+               g_strcmp0 (state, "connected https:") == 0), 20000);
+  g_assert_cmpstr (visible_page (window), ==, "page");
+  WAIT_UNTIL (g_list_model_get_n_items (sy_server_get_connections (server)) == 4, 10000);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  sy_server_stop (server);
+  g_unlink (cert);
+  g_unlink (key);
+  g_rmdir (dir);
+}
+
 /* WebKit's web process and the application's bus name live as long as the
  * process, and each test has directories of its own: every test runs in a
  * process of its own. */
@@ -762,6 +835,7 @@ main (int   argc,
   add_test ("/gui/window/qr", test_window_qr);
   add_test ("/gui/window/hardware-switch", test_window_hardware_switch);
   add_test ("/gui/window/port-change", test_window_port_change);
+  add_test ("/gui/window/tls", test_window_tls);
   add_test ("/gui/window/german", test_window_german);
   add_test ("/gui/window/screenshot", test_window_screenshot);
 

@@ -52,11 +52,24 @@ struct _SyWindow
 
 G_DEFINE_FINAL_TYPE (SyWindow, sy_window, ADW_TYPE_APPLICATION_WINDOW)
 
+/* Toast titles and status page descriptions are markup: the text here
+ * comes from errors that quote paths and addresses, so it is escaped. */
 static void
 toast (SyWindow   *self,
-       const char *title)
+       const char *text)
 {
-  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (title));
+  g_autofree char *escaped = g_markup_escape_text (text, -1);
+
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (escaped));
+}
+
+static void
+show_stopped_reason (SyWindow   *self,
+                     const char *text)
+{
+  g_autofree char *escaped = g_markup_escape_text (text, -1);
+
+  adw_status_page_set_description (self->stopped_page, escaped);
 }
 
 static void
@@ -85,14 +98,10 @@ static gboolean
 server_is_exposed (SyServer *server)
 {
   g_autofree char *bind = NULL;
-  g_autoptr(GInetAddress) address = NULL;
 
   g_object_get (server, "bind-address", &bind, NULL);
-  if (bind == NULL)
-    return FALSE;
-  address = g_inet_address_new_from_string (bind);
 
-  return address != NULL && !g_inet_address_get_is_loopback (address);
+  return sy_application_is_exposed (bind);
 }
 
 /* The first address of an interface that is up and not loopback: what a
@@ -286,9 +295,47 @@ on_load_failed (WebKitWebView   *web_view,
                 GError          *error,
                 SyWindow        *self)
 {
+  /* A load that a newer one replaced (a reload, a rotation, a restart) is
+   * not a failure. */
+  if (g_error_matches (error, WEBKIT_NETWORK_ERROR, WEBKIT_NETWORK_ERROR_CANCELLED) ||
+      g_error_matches (error, WEBKIT_POLICY_ERROR, WEBKIT_POLICY_ERROR_FRAME_LOAD_INTERRUPTED_BY_POLICY_CHANGE))
+    return FALSE;
+
   /* Show a status page, not a broken page. */
-  adw_status_page_set_description (self->stopped_page, error->message);
+  show_stopped_reason (self, error->message);
   gtk_stack_set_visible_child_name (self->stack, "stopped");
+
+  return TRUE;
+}
+
+/* With TLS the server usually has a certificate of its own making, which
+ * WebKit does not trust. The view trusts exactly that certificate, for
+ * exactly the server's host, and nothing else. */
+static gboolean
+on_load_failed_with_tls_errors (WebKitWebView        *web_view,
+                                const char           *failing_uri,
+                                GTlsCertificate      *certificate,
+                                GTlsCertificateFlags  errors,
+                                SyWindow             *self)
+{
+  g_autoptr(GTlsCertificate) own = NULL;
+  g_autoptr(GUri) uri = NULL;
+  g_autofree char *server_uri = sy_server_dup_uri (self->server);
+  g_autoptr(GUri) served = NULL;
+
+  g_object_get (self->server, "tls-certificate", &own, NULL);
+  uri = g_uri_parse (failing_uri, G_URI_FLAGS_NONE, NULL);
+  served = server_uri ? g_uri_parse (server_uri, G_URI_FLAGS_NONE, NULL) : NULL;
+
+  if (own == NULL || uri == NULL || served == NULL ||
+      g_strcmp0 (g_uri_get_host (uri), g_uri_get_host (served)) != 0 ||
+      g_uri_get_port (uri) != g_uri_get_port (served) ||
+      !g_tls_certificate_is_same (certificate, own))
+    return FALSE;
+
+  webkit_network_session_allow_tls_certificate_for_host (webkit_web_view_get_network_session (web_view),
+                                                         certificate, g_uri_get_host (uri));
+  update_running (self);
 
   return TRUE;
 }
@@ -301,7 +348,7 @@ start_server (SyWindow *self)
   /* Through the application: it applies the preferences first and keeps
    * last-error, which is shown below. */
   if (!sy_application_start_server (self->application, &error))
-    adw_status_page_set_description (self->stopped_page, error->message);
+    show_stopped_reason (self, error->message);
 }
 
 static void
@@ -313,7 +360,7 @@ on_last_error_changed (SyApplication *application,
 
   if (message != NULL && *message != '\0')
     {
-      adw_status_page_set_description (self->stopped_page, message);
+      show_stopped_reason (self, message);
       toast (self, message);
     }
 }
@@ -496,6 +543,7 @@ sy_window_init (SyWindow *self)
   session = webkit_web_view_get_network_session (self->web_view);
   webkit_network_session_set_proxy_settings (session, WEBKIT_NETWORK_PROXY_MODE_NO_PROXY, NULL);
   g_signal_connect (self->web_view, "load-failed", G_CALLBACK (on_load_failed), self);
+  g_signal_connect (self->web_view, "load-failed-with-tls-errors", G_CALLBACK (on_load_failed_with_tls_errors), self);
 
 #if DEVELOPMENT_BUILD
   gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
