@@ -381,6 +381,9 @@ test_rows_and_close (Fixture       *f,
   /* An unknown id is not an error, and closes nothing. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->panel), "connections.close", "(ts)",
                                              G_GUINT64_CONSTANT (999999), "Nobody"));
+  client_send (&b, 1);
+  WAIT_UNTIL (cell_is (f, b.info, "messages-in", "4"), 5000);
+  g_assert_cmpint (soup_websocket_connection_get_state (b.ws), ==, SOUP_WEBSOCKET_STATE_OPEN);
 
   /* The last one leaves: the status page is back. */
   client_clear (&b);

@@ -653,7 +653,6 @@ test_stopped (Fixture       *fixture,
   g_autoptr(Client) client = NULL;
   JsonObject *relays;
   Failure *failure;
-  guint n_changes;
 
   /* Made while the server is stopped: read straight from the idle bench. */
   hardware = watch_new (fixture);
@@ -692,14 +691,12 @@ test_stopped (Fixture       *fixture,
 
   /* A command caught by the stop is settled one way or the other: the
    * bench cancels it, or it never reached the bench. */
-  n_changes = fixture->changes->len;
   sy_hardware_relay_set (hardware, SY_RELAY_FAN, TRUE);
   sy_server_stop (fixture->server);
   WAIT_UNTIL (fixture->failures->len == 4 || has_change (fixture, SY_RELAY_FAN, "cancelled"), 5000);
   spin (100);
   g_assert_false (sy_hardware_get_relay (hardware, SY_RELAY_FAN)->pending);
   g_assert_false (sy_hardware_get_relay (hardware, SY_RELAY_FAN)->on);
-  g_assert_cmpuint (fixture->changes->len, >=, n_changes);
 
   /* And stopped again, refused again. */
   sy_hardware_relay_set (hardware, SY_RELAY_LAMP, FALSE);

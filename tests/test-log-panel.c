@@ -833,18 +833,10 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GPtrArray) mime_dirs = g_ptr_array_new_with_free_func (g_free);
-
-  /* Symbolic icons are SVG, which gdk-pixbuf recognises through the MIME
-   * database: keep the system's when g_test isolates XDG_DATA_DIRS, or
-   * every icon fails to load (with a warning this test would catch). */
-  for (const char * const *dir = g_get_system_data_dirs (); *dir != NULL; dir++)
-    g_ptr_array_add (mime_dirs, g_build_filename (*dir, "mime", NULL));
-  g_ptr_array_add (mime_dirs, NULL);
-
+  /* Display tests keep the system's MIME database (sy_test_init): symbolic
+   * icons are SVG, which gdk-pixbuf recognises through it. */
   sy_test_init (&argc, &argv);
   g_set_prgname ("test-log-panel");
-  g_content_type_set_mime_dirs ((const char * const *) mime_dirs->pdata);
 
   if (!gtk_init_check ())
     {

@@ -413,6 +413,10 @@ sy_application_startup (GApplication *app)
       update_log_level (self);
     }
 
+  /* The hardware mirror reads the relays from the bench while it is still
+   * idle, instead of waiting for the server thread later. */
+  sy_application_get_hardware (self);
+
   sy_application_start_server (self, NULL);
 }
 

@@ -1096,9 +1096,11 @@ on_waiting_clicked (GtkButton  *button,
 
 static void
 toast (SyLogPanel *self,
-       const char *title)
+       const char *text)
 {
-  AdwToast *toast = adw_toast_new (title);
+  /* Toast titles are markup; a failed save quotes a path. */
+  g_autofree char *escaped = g_markup_escape_text (text, -1);
+  AdwToast *toast = adw_toast_new (escaped);
 
   adw_toast_set_timeout (toast, 3);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);

@@ -68,9 +68,11 @@ G_DEFINE_FINAL_TYPE (SyPreferencesWindow, sy_preferences_window, ADW_TYPE_PREFER
 
 static void
 toast (SyPreferencesWindow *self,
-       const char          *title)
+       const char          *text)
 {
-  AdwToast *toast = adw_toast_new (title);
+  /* Toast titles are markup; the text quotes paths and errors. */
+  g_autofree char *escaped = g_markup_escape_text (text, -1);
+  AdwToast *toast = adw_toast_new (escaped);
 
   adw_toast_set_timeout (toast, 5);
   adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), toast);
@@ -497,6 +499,8 @@ setup_hardware_page (SyPreferencesWindow *self)
         C_("start-up state", "On"),
         NULL });
       safe_row = ADW_COMBO_ROW (adw_combo_row_new ());
+      /* Its title is the relay's name, which is anything but markup. */
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (safe_row), FALSE);
       adw_combo_row_set_model (safe_row, G_LIST_MODEL (choices));
       gtk_widget_set_name (GTK_WIDGET (safe_row), safe_id);
       g_object_set_data (G_OBJECT (safe_row), "sy-relay", GUINT_TO_POINTER (i));
@@ -652,6 +656,9 @@ static void
 sy_preferences_window_init (SyPreferencesWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* File paths as subtitles: plain text. */
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self->certificate_row), FALSE);
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self->key_row), FALSE);
 }
 
 /**
