@@ -1073,7 +1073,11 @@ class SlowReaderTest(Battery):
         at_2 = min((k for t, k in samples if t >= 2.0), default=samples[-1][1])
         late_growth = samples[-1][1] - at_2
         total_growth = max(k for _, k in samples) - samples[0][1]
-        self.assertGreaterEqual(readings, 450, "the good client got %d readings in 6 s at 100 Hz" % readings)
+        # A starved client gets next to nothing; under ASan the whole server
+        # runs a few times slower while other suites share the two cores, so
+        # the floor there is half the stream rather than three quarters.
+        floor = 300 if wsraw.SANITIZED else 450
+        self.assertGreaterEqual(readings, floor, "the good client got %d readings in 6 s at 100 Hz" % readings)
         if not wsraw.SANITIZED:
             self.assertLess(total_growth, 50 * 1024, "VmRSS grew by %d KiB: %r" % (total_growth, samples))
         if not wsraw.SANITIZED:
