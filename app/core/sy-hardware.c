@@ -431,6 +431,41 @@ command_moves_relay (CommandKind kind)
   return kind == COMMAND_SET || kind == COMMAND_TOGGLE || kind == COMMAND_PULSE;
 }
 
+/* What a refusal says to the person at the window, in their language (the
+ * bench's own messages are the wire's, in English). The bench's thread. */
+static char *
+describe_refusal (SyBench      *bench,
+                  guint         relay,
+                  const GError *error)
+{
+  const SyRelayState *state = sy_bench_get_relay (bench, relay);
+
+  if (state == NULL || error->domain != SY_BENCH_ERROR)
+    return g_strdup (error->message);
+
+  switch ((SyBenchError) error->code)
+    {
+    case SY_BENCH_ERROR_INTERLOCK:
+      {
+        int partner = state->interlock ? sy_bench_find_relay (bench, state->interlock) : -1;
+
+        /* Translators: the names of two relays that may never be on together. */
+        return g_strdup_printf (_("%s cannot be switched on while %s is on (interlock)"), state->name,
+                                partner >= 0 ? sy_bench_get_relay (bench, (guint) partner)->name
+                                             : state->interlock);
+      }
+
+    case SY_BENCH_ERROR_TIMEOUT:
+      /* Translators: a relay's name. */
+      return g_strdup_printf (_("%s did not confirm in time and is unchanged"), state->name);
+
+    case SY_BENCH_ERROR_NOT_FOUND:
+    case SY_BENCH_ERROR_INVALID:
+    default:
+      return g_strdup (error->message);
+    }
+}
+
 static void
 command_done (SyBench      *bench,
               guint         relay,
@@ -442,7 +477,11 @@ command_done (SyBench      *bench,
   /* A cancellation is the server stopping: the relay-changed "cancelled"
    * says all there is to say. */
   if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    shared_post (shared, failed_event_new (relay, error->message));
+    {
+      g_autofree char *text = describe_refusal (bench, relay, error);
+
+      shared_post (shared, failed_event_new (relay, text));
+    }
 
   shared_unref (shared);
 }
@@ -496,10 +535,13 @@ command_run (Command *command)
 
   if (!ok)
     {
+      g_autofree char *text = NULL;
+
       /* Refused at once: done will not be called. */
       if (command_moves_relay (command->kind))
         shared_unref (shared);
-      shared_post (shared, failed_event_new (command->index, error->message));
+      text = describe_refusal (bench, command->index, error);
+      shared_post (shared, failed_event_new (command->index, text));
     }
 }
 
