@@ -8,6 +8,7 @@
 
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@
 #include "sy-connection-info.h"
 #include "sy-server.h"
 #include "sy-test-utils.h"
+#include "sy-tls.h"
 
 /* -- Synchronous helpers over the async API ------------------------------ */
 
@@ -718,6 +720,76 @@ test_pong_deadline (void)
   sy_server_stop (server);
 }
 
+/* wss://: the server's certificate is refused until the client trusts it. */
+static void
+test_wss (void)
+{
+  g_autoptr(SyServer) server = sy_test_server_new ();
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GTlsDatabase) database = NULL;
+  g_autoptr(SyClient) untrusting = NULL;
+  g_autoptr(SyClient) client = NULL;
+  g_autoptr(GBytes) data = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *cert = NULL;
+  g_autofree char *key = NULL;
+  g_autofree char *url = NULL;
+  int status = -1;
+
+  if (!g_file_test ("/usr/bin/openssl", G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("no openssl(1) to make a certificate");
+      return;
+    }
+
+  dir = g_dir_make_tmp ("switchyard-tls-XXXXXX", &error);
+  g_assert_no_error (error);
+  cert = g_build_filename (dir, "cert.pem", NULL);
+  key = g_build_filename (dir, "key.pem", NULL);
+  {
+    const char *argv[] = {
+      "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+      "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", NULL
+    };
+
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                  NULL, NULL, NULL, NULL, &status, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  certificate = sy_tls_load_certificate (cert, key, &error);
+  g_assert_no_error (error);
+  g_object_set (server, "tls-certificate", certificate, NULL);
+  sy_test_server_start (server);
+  url = g_strdup_printf ("wss://localhost:%u/ws", sy_server_get_port (server));
+
+  untrusting = sy_client_new (url, "switchyard.echo.v1", &error);
+  g_assert_no_error (error);
+  g_assert_false (client_connect (untrusting, &error));
+  g_assert_error (error, SY_CLIENT_ERROR, SY_CLIENT_ERROR_NETWORK);
+  g_assert_nonnull (strstr (error->message, "TLS"));
+  g_clear_error (&error);
+
+  database = g_tls_file_database_new (cert, &error);
+  g_assert_no_error (error);
+  client = sy_client_new (url, "switchyard.echo.v1", &error);
+  sy_client_set_tls_database (client, database);
+  g_assert_true (client_connect (client, &error));
+  g_assert_no_error (error);
+  g_assert_true (sy_client_send_text (client, "over tls", &error));
+  data = client_read (client, 5000, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (data, NULL), g_bytes_get_size (data), "over tls", 8);
+  g_assert_true (client_close (client, 1000, NULL, 2000, &error));
+  g_assert_no_error (error);
+
+  sy_server_stop (server);
+  g_unlink (cert);
+  g_unlink (key);
+  g_rmdir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -741,6 +813,7 @@ main (int   argc,
   g_test_add_func ("/core/client/unclean-close", test_unclean_close);
   g_test_add_func ("/core/client/dropped", test_dropped);
   g_test_add_func ("/core/client/pong-deadline", test_pong_deadline);
+  g_test_add_func ("/core/client/wss", test_wss);
 
   return g_test_run ();
 }
