@@ -201,6 +201,9 @@ on_closed (GObject      *object,
 
   if (!sy_client_close_finish (SY_CLIENT (object), result, &error))
     g_printerr ("close: %s\n", error->message);
+  else
+    g_printerr ("closed: clean, the peer answered with code %u\n",
+                sy_client_get_close_code (run->client));
 
   /* The outcome was decided before closing; an unclean close only adds a note. */
   finish (run, run->status);

@@ -1008,10 +1008,10 @@ sy_client_connect_async (SyClient            *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, sy_client_connect_async);
 
-  if (self->connect_task != NULL || sy_client_is_open (self))
+  if (self->connect_task != NULL || self->close_task != NULL || sy_client_is_open (self))
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
-                               "Already connected or connecting");
+                               "Already connected, connecting or closing");
       return;
     }
 

@@ -126,6 +126,7 @@ class AgainstSwitchyard(unittest.TestCase):
         self.assertEqual(status, 0, err)
         self.assertEqual(out, "first\nsecond\n")
         self.assertIn("connected", err)
+        self.assertIn("closed: clean", err)
 
     def test_json_hello_and_snapshot(self):
         status, out, err = run_client(self.view, "-p", "switchyard.relay.v1", "--json", "--expect", "2")
