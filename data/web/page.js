@@ -341,8 +341,8 @@ function renderRelays () {
       continue;
     const view = relayView(relay, state.inflight.has(id));
     const button = card.querySelector('.relay-switch');
-    setAttr(button, 'aria-checked', String(view.on));
     setAttr(button, 'data-on', String(view.on));
+    setAttr(button, 'aria-checked', String(view.on));
     setAttr(button, 'data-pending', String(view.pending));
     setAttr(button, 'data-target', String(view.target));
     setAttr(button, 'aria-busy', view.pending ? 'true' : null);
