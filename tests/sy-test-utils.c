@@ -218,3 +218,72 @@ sy_test_free_port (void)
 
   return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
 }
+
+static void
+on_client_message (SoupWebsocketConnection *ws,
+                   gint                     type,
+                   GBytes                  *message,
+                   SyTestClient            *client)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (type, ==, SOUP_WEBSOCKET_DATA_TEXT);
+  json_parser_load_from_data (parser, g_bytes_get_data (message, NULL), g_bytes_get_size (message), &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  g_ptr_array_add (client->messages, json_object_ref (json_node_get_object (json_parser_get_root (parser))));
+}
+
+/* A WebSocket client of @server on @protocol that keeps what it receives. */
+SyTestClient *
+sy_test_client_new (SoupSession *session,
+                    SyServer    *server,
+                    const char  *protocol)
+{
+  SyTestClient *client = g_new0 (SyTestClient, 1);
+  g_autoptr(GError) error = NULL;
+
+  client->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  client->ws = sy_test_connect (session, server, protocol, &error);
+  g_assert_no_error (error);
+  g_signal_connect (client->ws, "message", G_CALLBACK (on_client_message), client);
+
+  return client;
+}
+
+void
+sy_test_client_free (SyTestClient *client)
+{
+  g_signal_handlers_disconnect_by_data (client->ws, client);
+  sy_test_close_and_wait (client->ws);
+  g_object_unref (client->ws);
+  g_ptr_array_unref (client->messages);
+  g_free (client);
+}
+
+/* The next message of @type after what was read, skipping others; waits
+ * up to five seconds for it. SY_TEST_TRACE=1 prints what is skipped. */
+JsonObject *
+sy_test_client_next (SyTestClient *client,
+                     const char   *type)
+{
+  for (;;)
+    {
+      JsonObject *message;
+      const char *seen;
+
+      WAIT_UNTIL (client->read < client->messages->len, 5000);
+      message = g_ptr_array_index (client->messages, client->read++);
+      seen = json_object_get_string_member_with_default (message, "type", "");
+      if (g_strcmp0 (seen, type) == 0)
+        return message;
+      if (g_getenv ("SY_TEST_TRACE") && g_strcmp0 (seen, "reading") != 0)
+        {
+          g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), message);
+          g_autofree char *text = json_to_string (node, FALSE);
+
+          g_printerr ("skipped: %s\n", text);
+        }
+    }
+}

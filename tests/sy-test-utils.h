@@ -6,6 +6,7 @@
 
 #pragma once
 
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
 #include "sy-server.h"
@@ -50,5 +51,23 @@ GBytes                  *sy_test_echo               (SoupWebsocketConnection *ws
                                                      SoupWebsocketDataType   *type_out);
 void                     sy_test_close_and_wait     (SoupWebsocketConnection *ws);
 guint                    sy_test_free_port          (void);
+
+/* A client that keeps every JSON message it receives, in order; `read` is
+ * how far sy_test_client_next() has got. */
+typedef struct
+{
+  SoupWebsocketConnection *ws;
+  GPtrArray               *messages;
+  guint                    read;
+} SyTestClient;
+
+SyTestClient            *sy_test_client_new         (SoupSession  *session,
+                                                     SyServer     *server,
+                                                     const char   *protocol);
+void                     sy_test_client_free        (SyTestClient *client);
+JsonObject              *sy_test_client_next        (SyTestClient *client,
+                                                     const char   *type);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SyTestClient, sy_test_client_free)
 
 G_END_DECLS

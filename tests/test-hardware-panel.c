@@ -27,13 +27,6 @@
 
 typedef struct
 {
-  SoupWebsocketConnection *ws;
-  GPtrArray               *messages;
-  guint                    read;
-} Client;
-
-typedef struct
-{
   SyServer        *server;
   SyBench         *bench;
   SyAudit         *audit;
@@ -46,69 +39,15 @@ typedef struct
 
 /* A WebSocket client */
 
-static void
-on_client_message (SoupWebsocketConnection *ws,
-                   gint                     type,
-                   GBytes                  *message,
-                   Client                  *client)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_data (parser, g_bytes_get_data (message, NULL), g_bytes_get_size (message), &error);
-  g_assert_no_error (error);
-  g_ptr_array_add (client->messages, json_object_ref (json_node_get_object (json_parser_get_root (parser))));
-}
-
-static Client *
-client_new (Fixture *f)
-{
-  Client *client = g_new0 (Client, 1);
-  g_autoptr(GError) error = NULL;
-
-  client->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  client->ws = sy_test_connect (f->session, f->server, "switchyard.relay.v1", &error);
-  g_assert_no_error (error);
-  g_signal_connect (client->ws, "message", G_CALLBACK (on_client_message), client);
-
-  return client;
-}
-
-static void
-client_free (Client *client)
-{
-  g_signal_handlers_disconnect_by_data (client->ws, client);
-  sy_test_close_and_wait (client->ws);
-  g_object_unref (client->ws);
-  g_ptr_array_unref (client->messages);
-  g_free (client);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Client, client_free)
-
-static JsonObject *
-client_next (Client     *client,
-             const char *type)
-{
-  for (;;)
-    {
-      JsonObject *message;
-
-      WAIT_UNTIL (client->read < client->messages->len, 5000);
-      message = g_ptr_array_index (client->messages, client->read++);
-      if (g_strcmp0 (json_object_get_string_member_with_default (message, "type", ""), type) == 0)
-        return message;
-    }
-}
 
 /* The next broadcast about relay @id; others are skipped. */
 static JsonObject *
-client_next_about (Client     *client,
+client_next_about (SyTestClient     *client,
                    const char *id)
 {
   for (;;)
     {
-      JsonObject *message = client_next (client, "relay");
+      JsonObject *message = sy_test_client_next (client, "relay");
       JsonObject *relay = json_object_get_object_member (message, "relay");
 
       if (g_strcmp0 (json_object_get_string_member (relay, "id"), id) == 0)
@@ -264,12 +203,12 @@ static void
 test_relay_switch (Fixture       *f,
                    gconstpointer  data)
 {
-  g_autoptr(Client) client = client_new (f);
+  g_autoptr(SyTestClient) client = sy_test_client_new (f->session, f->server, "switchyard.relay.v1");
   GtkSwitch *lamp = relay_switch (f, "lamp");
   GtkSwitch *fan = relay_switch (f, "fan");
   JsonObject *message;
 
-  client_next (client, "relays");
+  sy_test_client_next (client, "relays");
   g_assert_false (gtk_switch_get_active (lamp));
   g_assert_false (gtk_switch_get_state (lamp));
   g_assert_false (spinner_shown (f, "lamp"));
@@ -324,10 +263,10 @@ static void
 test_interlock_toast (Fixture       *f,
                       gconstpointer  data)
 {
-  g_autoptr(Client) client = client_new (f);
+  g_autoptr(SyTestClient) client = sy_test_client_new (f->session, f->server, "switchyard.relay.v1");
   GtkSwitch *cooler = relay_switch (f, "cooler");
 
-  client_next (client, "relays");
+  sy_test_client_next (client, "relays");
   g_assert_null (sy_hardware_panel_get_last_refusal (f->panel));
   g_assert_null (find_type (GTK_WIDGET (f->overlay), "AdwToastWidget"));
 
@@ -350,7 +289,7 @@ test_interlock_toast (Fixture       *f,
   soup_websocket_connection_send_text (client->ws, "{\"type\":\"toggle\",\"id\":2,\"relay\":\"aux\"}");
   for (;;)
     {
-      JsonObject *message = client_next (client, "relay");
+      JsonObject *message = sy_test_client_next (client, "relay");
       const char *id = json_object_get_string_member (relay_in (message), "id");
 
       g_assert_cmpstr (id, !=, "cooler");
@@ -363,13 +302,13 @@ static void
 test_rename_pulse_stuck (Fixture       *f,
                          gconstpointer  data)
 {
-  g_autoptr(Client) client = client_new (f);
+  g_autoptr(SyTestClient) client = sy_test_client_new (f->session, f->server, "switchyard.relay.v1");
   GtkEditable *name = GTK_EDITABLE (widget (f, "relay-name-", "lamp"));
   AdwPreferencesRow *row = ADW_PREFERENCES_ROW (widget (f, "relay-", "lamp"));
   GtkSwitch *stuck = GTK_SWITCH (widget (f, "relay-stuck-", "siren"));
   JsonObject *message;
 
-  client_next (client, "relays");
+  sy_test_client_next (client, "relays");
   g_assert_cmpstr (gtk_editable_get_text (name), ==, "Lamp");
   g_assert_cmpstr (adw_preferences_row_get_title (row), ==, "Lamp");
   g_assert_false (adw_preferences_row_get_use_markup (row));

@@ -42,13 +42,6 @@ typedef struct
 
 typedef struct
 {
-  SoupWebsocketConnection *ws;
-  GPtrArray               *messages;
-  guint                    read;
-} Client;
-
-typedef struct
-{
   SyServer    *server;
   SyBench     *bench;
   SyAudit     *audit;
@@ -202,69 +195,13 @@ spin (guint ms)
 
 /* A WebSocket client */
 
-static void
-on_client_message (SoupWebsocketConnection *ws,
-                   gint                     type,
-                   GBytes                  *message,
-                   Client                  *client)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  g_assert_cmpint (type, ==, SOUP_WEBSOCKET_DATA_TEXT);
-  json_parser_load_from_data (parser, g_bytes_get_data (message, NULL), g_bytes_get_size (message), &error);
-  g_assert_no_error (error);
-  g_ptr_array_add (client->messages, json_object_ref (json_node_get_object (json_parser_get_root (parser))));
-}
-
-static Client *
-client_new (Fixture    *fixture,
-            const char *protocol)
-{
-  Client *client = g_new0 (Client, 1);
-  g_autoptr(GError) error = NULL;
-
-  client->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  client->ws = sy_test_connect (fixture->session, fixture->server, protocol, &error);
-  g_assert_no_error (error);
-  g_signal_connect (client->ws, "message", G_CALLBACK (on_client_message), client);
-
-  return client;
-}
-
-static void
-client_free (Client *client)
-{
-  g_signal_handlers_disconnect_by_data (client->ws, client);
-  sy_test_close_and_wait (client->ws);
-  g_object_unref (client->ws);
-  g_ptr_array_unref (client->messages);
-  g_free (client);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Client, client_free)
-
-static JsonObject *
-client_next (Client     *client,
-             const char *type)
-{
-  for (;;)
-    {
-      JsonObject *message;
-
-      WAIT_UNTIL (client->read < client->messages->len, 5000);
-      message = g_ptr_array_index (client->messages, client->read++);
-      if (g_strcmp0 (json_object_get_string_member_with_default (message, "type", ""), type) == 0)
-        return message;
-    }
-}
 
 /* The next "relay" broadcast, whichever relay it is about. */
 static JsonObject *
-client_next_relay (Client      *client,
+client_next_relay (SyTestClient *client,
                    const char **id)
 {
-  JsonObject *message = client_next (client, "relay");
+  JsonObject *message = sy_test_client_next (client, "relay");
   JsonObject *relay = json_object_get_object_member (message, "relay");
 
   *id = json_object_get_string_member (relay, "id");
@@ -459,15 +396,15 @@ test_relay_set (Fixture       *fixture,
   g_autoptr(SyHardware) hardware = NULL;
   g_autoptr(GPtrArray) lamp = NULL;
   g_autoptr(GPtrArray) fan = NULL;
-  g_autoptr(Client) client = NULL;
+  g_autoptr(SyTestClient) client = NULL;
   JsonObject *relays;
   JsonObject *message;
   const char *id;
   Change *change;
 
   sy_test_server_start (fixture->server);
-  client = client_new (fixture, "switchyard.relay.v1");
-  relays = client_next (client, "relays");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
+  relays = sy_test_client_next (client, "relays");
   g_assert_false (json_object_get_boolean_member (find_in_snapshot (relays, "lamp"), "on"));
 
   hardware = watch_new (fixture);
@@ -537,12 +474,12 @@ test_interlock (Fixture       *fixture,
                 gconstpointer  data)
 {
   g_autoptr(SyHardware) hardware = NULL;
-  g_autoptr(Client) client = NULL;
+  g_autoptr(SyTestClient) client = NULL;
   Failure *failure;
 
   sy_test_server_start (fixture->server);
-  client = client_new (fixture, "switchyard.relay.v1");
-  client_next (client, "relays");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
+  sy_test_client_next (client, "relays");
   hardware = watch_new (fixture);
 
   sy_hardware_relay_set (hardware, SY_RELAY_HEATER, TRUE);
@@ -619,14 +556,14 @@ test_rename (Fixture       *fixture,
              gconstpointer  data)
 {
   g_autoptr(SyHardware) hardware = NULL;
-  g_autoptr(Client) client = NULL;
+  g_autoptr(SyTestClient) client = NULL;
   JsonObject *message;
   const char *id;
   Failure *failure;
 
   sy_test_server_start (fixture->server);
-  client = client_new (fixture, "switchyard.relay.v1");
-  client_next (client, "relays");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
+  sy_test_client_next (client, "relays");
   hardware = watch_new (fixture);
 
   sy_hardware_relay_rename (hardware, SY_RELAY_LAMP, "  Desk <lamp> & co  ");
@@ -650,7 +587,7 @@ test_stopped (Fixture       *fixture,
               gconstpointer  data)
 {
   g_autoptr(SyHardware) hardware = NULL;
-  g_autoptr(Client) client = NULL;
+  g_autoptr(SyTestClient) client = NULL;
   JsonObject *relays;
   Failure *failure;
 
@@ -679,10 +616,10 @@ test_stopped (Fixture       *fixture,
   g_assert_cmpstr (sy_hardware_get_relay (hardware, SY_RELAY_LAMP)->name, ==, "Bench lamp");
 
   sy_test_server_start (fixture->server);
-  client = client_new (fixture, "switchyard.relay.v1");
-  relays = client_next (client, "relays");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
+  relays = sy_test_client_next (client, "relays");
   g_assert_cmpstr (json_object_get_string_member (find_in_snapshot (relays, "lamp"), "name"), ==, "Bench lamp");
-  g_clear_pointer (&client, client_free);
+  g_clear_pointer (&client, sy_test_client_free);
 
   /* Now it works, and readings flow. */
   sy_hardware_relay_set (hardware, SY_RELAY_LAMP, TRUE);

@@ -19,14 +19,6 @@
 #include "sy-server.h"
 #include "sy-test-utils.h"
 
-/* A client that keeps every JSON message it receives, in order. */
-typedef struct
-{
-  SoupWebsocketConnection *ws;
-  GPtrArray               *messages;
-  guint                    read;
-} Client;
-
 typedef struct
 {
   SyServer    *server;
@@ -36,48 +28,6 @@ typedef struct
   char        *state_dir;
 } Fixture;
 
-static void
-on_client_message (SoupWebsocketConnection *ws,
-                   gint                     type,
-                   GBytes                  *message,
-                   Client                  *client)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  g_assert_cmpint (type, ==, SOUP_WEBSOCKET_DATA_TEXT);
-  json_parser_load_from_data (parser, g_bytes_get_data (message, NULL), g_bytes_get_size (message), &error);
-  g_assert_no_error (error);
-  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
-  g_ptr_array_add (client->messages, json_object_ref (json_node_get_object (json_parser_get_root (parser))));
-}
-
-static Client *
-client_new (Fixture    *fixture,
-            const char *protocol)
-{
-  Client *client = g_new0 (Client, 1);
-  g_autoptr(GError) error = NULL;
-
-  client->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  client->ws = sy_test_connect (fixture->session, fixture->server, protocol, &error);
-  g_assert_no_error (error);
-  g_signal_connect (client->ws, "message", G_CALLBACK (on_client_message), client);
-
-  return client;
-}
-
-static void
-client_free (Client *client)
-{
-  g_signal_handlers_disconnect_by_data (client->ws, client);
-  sy_test_close_and_wait (client->ws);
-  g_object_unref (client->ws);
-  g_ptr_array_unref (client->messages);
-  g_free (client);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Client, client_free)
 
 static const char *
 type_of (JsonObject *message)
@@ -86,29 +36,8 @@ type_of (JsonObject *message)
 }
 
 /* Waits for the next message of @type, skipping (and consuming) others. */
-static JsonObject *
-client_next (Client     *client,
-             const char *type)
-{
-  for (;;)
-    {
-      JsonObject *message;
-
-      WAIT_UNTIL (client->read < client->messages->len, 5000);
-      message = g_ptr_array_index (client->messages, client->read++);
-      if (g_strcmp0 (type_of (message), type) == 0)
-        return message;
-      if (g_getenv ("SY_TEST_TRACE") && g_strcmp0 (type_of (message), "reading") != 0)
-        {
-          g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), message);
-          g_autofree char *text = json_to_string (node, FALSE);
-          g_printerr ("skipped: %s\n", text);
-        }
-    }
-}
-
 static void
-client_send (Client     *client,
+client_send (SyTestClient     *client,
              const char *text)
 {
   soup_websocket_connection_send_text (client->ws, text);
@@ -150,7 +79,7 @@ static void
 test_sensor_hello_and_stream (Fixture       *fixture,
                               gconstpointer  data)
 {
-  g_autoptr(Client) client = NULL;
+  g_autoptr(SyTestClient) client = NULL;
   JsonObject *hello;
   JsonObject *sensors;
   JsonObject *reading;
@@ -158,9 +87,9 @@ test_sensor_hello_and_stream (Fixture       *fixture,
   guint64 seq;
 
   sy_test_server_start (fixture->server);
-  client = client_new (fixture, "switchyard.sensor.v1");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.sensor.v1");
 
-  hello = client_next (client, "hello");
+  hello = sy_test_client_next (client, "hello");
   g_assert_cmpuint (client->read, ==, 1);
   g_assert_cmpstr (json_object_get_string_member (hello, "protocol"), ==, "switchyard.sensor.v1");
   g_assert_cmpstr (json_object_get_string_member (hello, "server"), ==, "Switchyard");
@@ -168,7 +97,7 @@ test_sensor_hello_and_stream (Fixture       *fixture,
   g_assert_cmpstr (json_object_get_string_member (hello, "role"), ==, "control");
   g_assert_cmpuint (strlen (json_object_get_string_member (hello, "session")), >, 0);
 
-  sensors = client_next (client, "sensors");
+  sensors = sy_test_client_next (client, "sensors");
   g_assert_cmpuint (client->read, ==, 2);
   list = json_object_get_array_member (sensors, "sensors");
   g_assert_cmpuint (json_array_get_length (list), ==, SY_BENCH_N_SENSORS);
@@ -182,11 +111,11 @@ test_sensor_hello_and_stream (Fixture       *fixture,
     }
 
   /* A full snapshot follows at once, then the stream. */
-  reading = client_next (client, "reading");
+  reading = sy_test_client_next (client, "reading");
   g_assert_cmpuint (client->read, ==, 3);
   g_assert_cmpuint (json_object_get_size (json_object_get_object_member (reading, "values")), ==, SY_BENCH_N_SENSORS);
   seq = json_object_get_int_member (reading, "seq");
-  reading = client_next (client, "reading");
+  reading = sy_test_client_next (client, "reading");
   g_assert_cmpint (json_object_get_int_member (reading, "seq"), >, seq);
   g_assert_cmpint (json_object_get_int_member (reading, "t"), >, 1700000000000);
   g_assert_true (json_object_has_member (reading, "stale"));
@@ -196,18 +125,18 @@ static void
 test_sensor_subscribe_rate (Fixture       *fixture,
                             gconstpointer  data)
 {
-  g_autoptr(Client) client = NULL;
+  g_autoptr(SyTestClient) client = NULL;
   JsonObject *ack;
   guint start;
   guint count = 0;
   gint64 until;
 
   sy_test_server_start (fixture->server);
-  client = client_new (fixture, "switchyard.sensor.v1");
-  client_next (client, "sensors");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.sensor.v1");
+  sy_test_client_next (client, "sensors");
 
   client_send (client, "{\"type\":\"subscribe\",\"id\":\"s1\",\"sensors\":[\"temperature\",\"light\"],\"rate_hz\":5}");
-  ack = client_next (client, "ack");
+  ack = sy_test_client_next (client, "ack");
   g_assert_cmpstr (json_object_get_string_member (ack, "id"), ==, "s1");
   g_assert_cmpfloat (json_object_get_double_member (ack, "rate_hz"), ==, 5.0);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (ack, "sensors")), ==, 2);
@@ -237,21 +166,21 @@ static void
 test_sensor_history (Fixture       *fixture,
                      gconstpointer  data)
 {
-  g_autoptr(Client) client = NULL;
+  g_autoptr(SyTestClient) client = NULL;
   JsonObject *history;
   JsonArray *t;
   JsonArray *v;
   gint64 until;
 
   sy_test_server_start (fixture->server);
-  client = client_new (fixture, "switchyard.sensor.v1");
-  client_next (client, "sensors");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.sensor.v1");
+  sy_test_client_next (client, "sensors");
 
   /* History points come at 1 Hz: give it time for three. */
   until = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
   WAIT_UNTIL (g_get_monotonic_time () >= until, 4000);
   client_send (client, "{\"type\":\"history\",\"id\":1,\"sensor\":\"humidity\",\"seconds\":60}");
-  history = client_next (client, "history");
+  history = sy_test_client_next (client, "history");
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (history, "t")), >=, 2);
 
   g_assert_cmpint (json_object_get_int_member (history, "id"), ==, 1);
@@ -275,10 +204,10 @@ relay_in (JsonObject *message)
 }
 
 static JsonObject *
-find_relay (Client     *client,
+find_relay (SyTestClient     *client,
             const char *id)
 {
-  JsonObject *relays = client_next (client, "relays");
+  JsonObject *relays = sy_test_client_next (client, "relays");
   JsonArray *list = json_object_get_array_member (relays, "relays");
 
   for (guint i = 0; i < json_array_get_length (list); i++)
@@ -292,14 +221,14 @@ static void
 test_relay_pending_confirmed (Fixture       *fixture,
                               gconstpointer  data)
 {
-  g_autoptr(Client) a = NULL;
-  g_autoptr(Client) b = NULL;
+  g_autoptr(SyTestClient) a = NULL;
+  g_autoptr(SyTestClient) b = NULL;
   JsonObject *message;
   JsonObject *heater;
 
   sy_test_server_start (fixture->server);
-  a = client_new (fixture, "switchyard.relay.v1");
-  b = client_new (fixture, "switchyard.relay.v1");
+  a = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
+  b = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
 
   heater = find_relay (a, "heater");
   g_assert_false (json_object_get_boolean_member (heater, "on"));
@@ -313,20 +242,20 @@ test_relay_pending_confirmed (Fixture       *fixture,
    * after the confirmation, carrying the confirmed state. */
   for (guint i = 0; i < 2; i++)
     {
-      Client *client = i == 0 ? a : b;
+      SyTestClient *client = i == 0 ? a : b;
 
-      message = client_next (client, "relay");
+      message = sy_test_client_next (client, "relay");
       g_assert_cmpstr (json_object_get_string_member (relay_in (message), "id"), ==, "heater");
       g_assert_true (json_object_get_boolean_member (relay_in (message), "pending"));
       g_assert_false (json_object_get_boolean_member (relay_in (message), "on"));
       g_assert_true (json_object_get_boolean_member (relay_in (message), "target"));
 
-      message = client_next (client, "relay");
+      message = sy_test_client_next (client, "relay");
       g_assert_false (json_object_get_boolean_member (relay_in (message), "pending"));
       g_assert_true (json_object_get_boolean_member (relay_in (message), "on"));
     }
 
-  message = client_next (a, "ack");
+  message = sy_test_client_next (a, "ack");
   g_assert_cmpint (json_object_get_int_member (message, "id"), ==, 7);
   g_assert_true (json_object_get_boolean_member (relay_in (message), "on"));
   g_assert_false (json_object_get_boolean_member (relay_in (message), "pending"));
@@ -337,23 +266,23 @@ static void
 test_relay_concurrent (Fixture       *fixture,
                        gconstpointer  data)
 {
-  g_autoptr(Client) a = NULL;
-  g_autoptr(Client) b = NULL;
+  g_autoptr(SyTestClient) a = NULL;
+  g_autoptr(SyTestClient) b = NULL;
   JsonObject *ack_a;
   JsonObject *ack_b;
   gboolean final;
 
   sy_test_server_start (fixture->server);
-  a = client_new (fixture, "switchyard.relay.v1");
-  b = client_new (fixture, "switchyard.relay.v1");
-  client_next (a, "relays");
-  client_next (b, "relays");
+  a = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
+  b = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
+  sy_test_client_next (a, "relays");
+  sy_test_client_next (b, "relays");
 
   client_send (a, "{\"type\":\"set\",\"id\":\"a\",\"relay\":\"lamp\",\"on\":true}");
   client_send (b, "{\"type\":\"set\",\"id\":\"b\",\"relay\":\"lamp\",\"on\":false}");
 
-  ack_a = client_next (a, "ack");
-  ack_b = client_next (b, "ack");
+  ack_a = sy_test_client_next (a, "ack");
+  ack_b = sy_test_client_next (b, "ack");
   final = sy_bench_get_relay (fixture->bench, SY_RELAY_LAMP)->on;
 
   /* One state, the same in both acks and in the device. */
@@ -365,17 +294,17 @@ static void
 test_relay_interlock (Fixture       *fixture,
                       gconstpointer  data)
 {
-  g_autoptr(Client) client = NULL;
+  g_autoptr(SyTestClient) client = NULL;
   JsonObject *message;
 
   sy_test_server_start (fixture->server);
-  client = client_new (fixture, "switchyard.relay.v1");
-  client_next (client, "relays");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
+  sy_test_client_next (client, "relays");
 
   client_send (client, "{\"type\":\"set\",\"id\":1,\"relay\":\"heater\",\"on\":true}");
-  client_next (client, "ack");
+  sy_test_client_next (client, "ack");
   client_send (client, "{\"type\":\"set\",\"id\":2,\"relay\":\"cooler\",\"on\":true}");
-  message = client_next (client, "error");
+  message = sy_test_client_next (client, "error");
   g_assert_cmpint (json_object_get_int_member (message, "id"), ==, 2);
   g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, "interlock");
   g_assert_nonnull (strstr (json_object_get_string_member (message, "message"), "Heater"));
@@ -388,16 +317,16 @@ static void
 test_relay_stuck_timeout (Fixture       *fixture,
                           gconstpointer  data)
 {
-  g_autoptr(Client) client = NULL;
+  g_autoptr(SyTestClient) client = NULL;
   JsonObject *message;
 
   /* Injected before the bench's thread owns it. */
   sy_bench_relay_set_stuck (fixture->bench, SY_RELAY_PUMP, TRUE);
   sy_test_server_start (fixture->server);
-  client = client_new (fixture, "switchyard.relay.v1");
-  client_next (client, "relays");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
+  sy_test_client_next (client, "relays");
   client_send (client, "{\"type\":\"set\",\"id\":3,\"relay\":\"pump\",\"on\":true}");
-  message = client_next (client, "error");
+  message = sy_test_client_next (client, "error");
   g_assert_cmpint (json_object_get_int_member (message, "id"), ==, 3);
   g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, "timeout");
   g_assert_false (sy_bench_get_relay (fixture->bench, SY_RELAY_PUMP)->on);
@@ -451,13 +380,13 @@ test_relay_bad_input (Fixture       *fixture,
     { "{\"type\":\"rename\",\"id\":16,\"relay\":\"lamp\",\"name\":\"   \"}", "bad-request", "16" },
     { "{\"type\":\"toggle\",\"id\":\"t\",\"relay\":\"nope\"}", "unknown-relay", "\"t\"" },
   };
-  g_autoptr(Client) client = NULL;
+  g_autoptr(SyTestClient) client = NULL;
   SyRelayState before[SY_BENCH_N_RELAYS];
   g_autofree char *names[SY_BENCH_N_RELAYS] = { NULL };
 
   sy_test_server_start (fixture->server);
-  client = client_new (fixture, "switchyard.relay.v1");
-  client_next (client, "relays");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
+  sy_test_client_next (client, "relays");
 
   for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
     {
@@ -472,7 +401,7 @@ test_relay_bad_input (Fixture       *fixture,
       g_autofree char *id = NULL;
 
       client_send (client, cases[i].text);
-      error = client_next (client, "error");
+      error = sy_test_client_next (client, "error");
       g_assert_cmpstr (json_object_get_string_member (error, "code"), ==, cases[i].code);
       g_assert_cmpuint (strlen (json_object_get_string_member (error, "message")), >, 0);
       id = json_to_string (json_object_get_member (error, "id"), FALSE);
@@ -485,7 +414,7 @@ test_relay_bad_input (Fixture       *fixture,
     JsonObject *error;
 
     soup_websocket_connection_send_binary (client->ws, g_bytes_get_data (bytes, NULL), 2);
-    error = client_next (client, "error");
+    error = sy_test_client_next (client, "error");
     g_assert_cmpstr (json_object_get_string_member (error, "code"), ==, "bad-request");
   }
 
@@ -494,20 +423,20 @@ test_relay_bad_input (Fixture       *fixture,
 
   /* Still served: a good command works. */
   client_send (client, "{\"type\":\"toggle\",\"id\":99,\"relay\":\"fan\"}");
-  g_assert_true (json_object_get_boolean_member (relay_in (client_next (client, "ack")), "on"));
+  g_assert_true (json_object_get_boolean_member (relay_in (sy_test_client_next (client, "ack")), "on"));
 }
 
 static void
 test_bad_input_budget (Fixture       *fixture,
                        gconstpointer  data)
 {
-  g_autoptr(Client) client = NULL;
-  g_autoptr(Client) bystander = NULL;
+  g_autoptr(SyTestClient) client = NULL;
+  g_autoptr(SyTestClient) bystander = NULL;
 
   sy_test_server_start (fixture->server);
-  client = client_new (fixture, "switchyard.relay.v1");
-  bystander = client_new (fixture, "switchyard.relay.v1");
-  client_next (client, "relays");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
+  bystander = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
+  sy_test_client_next (client, "relays");
 
   for (guint i = 0; i < SY_JSON_PROTOCOL_MAX_ERRORS; i++)
     client_send (client, "garbage");
@@ -522,13 +451,13 @@ static void
 test_rate_limit (Fixture       *fixture,
                  gconstpointer  data)
 {
-  g_autoptr(Client) client = NULL;
+  g_autoptr(SyTestClient) client = NULL;
   guint limited = 0;
   guint answered = 0;
 
   sy_test_server_start (fixture->server);
-  client = client_new (fixture, "switchyard.sensor.v1");
-  client_next (client, "sensors");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.sensor.v1");
+  sy_test_client_next (client, "sensors");
 
   /* A burst well past the bucket: the excess is refused, not executed. */
   for (guint i = 0; i < 60; i++)
@@ -561,7 +490,7 @@ static void
 test_forbidden_for_view (Fixture       *fixture,
                          gconstpointer  data)
 {
-  g_autoptr(Client) client = NULL;
+  g_autoptr(SyTestClient) client = NULL;
   g_autoptr(SoupWebsocketConnection) log = NULL;
   g_autoptr(GError) error = NULL;
   JsonObject *message;
@@ -569,11 +498,11 @@ test_forbidden_for_view (Fixture       *fixture,
   g_object_set (fixture->server, "default-role", SY_ROLE_VIEW, NULL);
   sy_test_server_start (fixture->server);
 
-  client = client_new (fixture, "switchyard.relay.v1");
-  g_assert_cmpstr (json_object_get_string_member (client_next (client, "hello"), "role"), ==, "view");
-  client_next (client, "relays");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
+  g_assert_cmpstr (json_object_get_string_member (sy_test_client_next (client, "hello"), "role"), ==, "view");
+  sy_test_client_next (client, "relays");
   client_send (client, "{\"type\":\"set\",\"id\":1,\"relay\":\"lamp\",\"on\":true}");
-  message = client_next (client, "error");
+  message = sy_test_client_next (client, "error");
   g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, "forbidden");
   g_assert_false (sy_bench_get_relay (fixture->bench, SY_RELAY_LAMP)->pending);
   g_assert_false (sy_bench_get_relay (fixture->bench, SY_RELAY_LAMP)->on);
@@ -588,25 +517,25 @@ static void
 test_display_fan_out (Fixture       *fixture,
                       gconstpointer  data)
 {
-  g_autoptr(Client) a = NULL;
-  g_autoptr(Client) b = NULL;
-  g_autoptr(Client) late = NULL;
+  g_autoptr(SyTestClient) a = NULL;
+  g_autoptr(SyTestClient) b = NULL;
+  g_autoptr(SyTestClient) late = NULL;
   g_autoptr(GString) long_text = g_string_new (NULL);
   g_autofree char *too_long = NULL;
   JsonObject *message;
   JsonArray *notes;
 
   sy_test_server_start (fixture->server);
-  a = client_new (fixture, "switchyard.display.v1");
-  b = client_new (fixture, "switchyard.display.v1");
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (client_next (a, "notes"), "notes")), ==, 0);
-  client_next (b, "notes");
+  a = sy_test_client_new (fixture->session, fixture->server, "switchyard.display.v1");
+  b = sy_test_client_new (fixture->session, fixture->server, "switchyard.display.v1");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (sy_test_client_next (a, "notes"), "notes")), ==, 0);
+  sy_test_client_next (b, "notes");
 
   client_send (a, "{\"type\":\"post\",\"id\":1,\"text\":\"Kettle on — back in 5\"}");
-  g_assert_cmpint (json_object_get_int_member (client_next (a, "ack"), "id"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (sy_test_client_next (a, "ack"), "id"), ==, 1);
   for (guint i = 0; i < 2; i++)
     {
-      message = client_next (i == 0 ? a : b, "note");
+      message = sy_test_client_next (i == 0 ? a : b, "note");
       g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (message, "note"), "text"), ==,
                        "Kettle on — back in 5");
       g_assert_true (g_str_has_prefix (json_object_get_string_member (json_object_get_object_member (message, "note"),
@@ -618,16 +547,16 @@ test_display_fan_out (Fixture       *fixture,
     g_string_append (long_text, "é");
   too_long = g_strdup_printf ("{\"type\":\"post\",\"id\":2,\"text\":\"%s\"}", long_text->str);
   client_send (b, too_long);
-  message = client_next (b, "error");
+  message = sy_test_client_next (b, "error");
   g_assert_cmpstr (json_object_get_string_member (message, "code"), ==, "too-long");
   g_string_truncate (long_text, 500 * 2);
   g_clear_pointer (&too_long, g_free);
   too_long = g_strdup_printf ("{\"type\":\"post\",\"id\":3,\"text\":\"%s\"}", long_text->str);
   client_send (b, too_long);
-  g_assert_cmpint (json_object_get_int_member (client_next (b, "ack"), "id"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (sy_test_client_next (b, "ack"), "id"), ==, 3);
 
-  late = client_new (fixture, "switchyard.display.v1");
-  notes = json_object_get_array_member (client_next (late, "notes"), "notes");
+  late = sy_test_client_new (fixture->session, fixture->server, "switchyard.display.v1");
+  notes = json_object_get_array_member (sy_test_client_next (late, "notes"), "notes");
   g_assert_cmpuint (json_array_get_length (notes), ==, 2);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (notes, 0), "text"), ==,
                    "Kettle on — back in 5");
@@ -637,31 +566,31 @@ static void
 test_log_level_filter (Fixture       *fixture,
                        gconstpointer  data)
 {
-  g_autoptr(Client) client = NULL;
+  g_autoptr(SyTestClient) client = NULL;
   JsonObject *message;
   guint start;
 
   sy_test_server_start (fixture->server);
   g_message ("before the log client: marker-before");
-  client = client_new (fixture, "switchyard.log.v1");
-  client_next (client, "hello");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.log.v1");
+  sy_test_client_next (client, "hello");
 
   /* The recent entries come first, including the one above. */
-  WAIT_UNTIL ((message = client_next (client, "log"),
+  WAIT_UNTIL ((message = sy_test_client_next (client, "log"),
                strstr (json_object_get_string_member (message, "message"), "marker-before") != NULL), 5000);
   g_assert_cmpstr (json_object_get_string_member (message, "level"), ==, "message");
   g_assert_cmpstr (json_object_get_string_member (message, "domain"), ==, "test-protocols");
 
   client_send (client, "{\"type\":\"level\",\"id\":1,\"min\":\"message\"}");
-  g_assert_cmpstr (json_object_get_string_member (client_next (client, "ack"), "min"), ==, "message");
+  g_assert_cmpstr (json_object_get_string_member (sy_test_client_next (client, "ack"), "min"), ==, "message");
   client_send (client, "{\"type\":\"level\",\"id\":2,\"min\":\"loud\"}");
-  g_assert_cmpstr (json_object_get_string_member (client_next (client, "error"), "code"), ==, "bad-request");
+  g_assert_cmpstr (json_object_get_string_member (sy_test_client_next (client, "error"), "code"), ==, "bad-request");
 
   g_setenv ("G_MESSAGES_DEBUG", "test-protocols", TRUE);
   start = client->messages->len;
   g_info ("filtered out: marker-info");
   g_message ("let through: marker-message");
-  WAIT_UNTIL ((message = client_next (client, "log"),
+  WAIT_UNTIL ((message = sy_test_client_next (client, "log"),
                strstr (json_object_get_string_member (message, "message"), "marker-message") != NULL), 5000);
   for (guint i = start; i < client->messages->len; i++)
     {
@@ -757,21 +686,21 @@ static void
 test_audit_log (Fixture       *fixture,
                 gconstpointer  data)
 {
-  g_autoptr(Client) client = NULL;
+  g_autoptr(SyTestClient) client = NULL;
   g_autofree char *contents = NULL;
   g_auto(GStrv) lines = NULL;
   g_autoptr(GError) error = NULL;
 
   sy_test_server_start (fixture->server);
-  client = client_new (fixture, "switchyard.relay.v1");
-  client_next (client, "relays");
+  client = sy_test_client_new (fixture->session, fixture->server, "switchyard.relay.v1");
+  sy_test_client_next (client, "relays");
   client_send (client, "{\"type\":\"set\",\"id\":1,\"relay\":\"heater\",\"on\":true}");
-  client_next (client, "ack");
+  sy_test_client_next (client, "ack");
   client_send (client, "{\"type\":\"set\",\"id\":2,\"relay\":\"cooler\",\"on\":true}");
-  client_next (client, "error");
+  sy_test_client_next (client, "error");
   /* A number json-glib cannot write back must not break the log. */
   client_send (client, "{\"type\":\"pulse\",\"id\":3,\"relay\":\"lamp\",\"ms\":1e20}");
-  g_assert_cmpstr (json_object_get_string_member (client_next (client, "error"), "code"), ==, "bad-request");
+  g_assert_cmpstr (json_object_get_string_member (sy_test_client_next (client, "error"), "code"), ==, "bad-request");
 
   g_file_get_contents (sy_audit_get_path (fixture->audit), &contents, NULL, &error);
   g_assert_no_error (error);
