@@ -199,6 +199,25 @@ sy_test_close_and_wait (SoupWebsocketConnection *ws)
   WAIT_UNTIL (soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_CLOSED, 10000);
 }
 
+/* Writes a self-signed EC certificate for "localhost" and its key as PEM
+ * (with /usr/bin/openssl: callers skip when it is missing). */
+void
+sy_test_make_certificate (const char *cert,
+                          const char *key)
+{
+  const char *argv[] = {
+    "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+    "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", NULL
+  };
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                NULL, NULL, NULL, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
 /* A loopback port nobody listens on right now. */
 guint
 sy_test_free_port (void)

@@ -51,6 +51,8 @@ GBytes                  *sy_test_echo               (SoupWebsocketConnection *ws
                                                      SoupWebsocketDataType   *type_out);
 void                     sy_test_close_and_wait     (SoupWebsocketConnection *ws);
 guint                    sy_test_free_port          (void);
+void                     sy_test_make_certificate   (const char   *cert,
+                                                     const char   *key);
 
 /* A client that keeps every JSON message it receives, in order; `read` is
  * how far sy_test_client_next() has got. */

@@ -736,7 +736,6 @@ test_wss (void)
   g_autofree char *cert = NULL;
   g_autofree char *key = NULL;
   g_autofree char *url = NULL;
-  int status = -1;
 
   if (!g_file_test ("/usr/bin/openssl", G_FILE_TEST_IS_EXECUTABLE))
     {
@@ -748,17 +747,7 @@ test_wss (void)
   g_assert_no_error (error);
   cert = g_build_filename (dir, "cert.pem", NULL);
   key = g_build_filename (dir, "key.pem", NULL);
-  {
-    const char *argv[] = {
-      "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-      "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", NULL
-    };
-
-    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                  NULL, NULL, NULL, NULL, &status, &error);
-    g_assert_no_error (error);
-    g_assert_true (g_spawn_check_wait_status (status, NULL));
-  }
+  sy_test_make_certificate (cert, key);
   certificate = sy_tls_load_certificate (cert, key, &error);
   g_assert_no_error (error);
   g_object_set (server, "tls-certificate", certificate, NULL);
