@@ -4,10 +4,12 @@ server only a bounded amount: readings due to it are skipped (never queued),
 and when it reads again it gets a bounded backlog and then the latest
 reading with "skipped": N.
 
-Fifty python3-websockets clients subscribe at 20 Hz and measure their
+Twenty python3-websockets clients subscribe at 20 Hz and measure their
 delivery delay (arrival time minus the reading's source time `t`, both from
-this machine's clock). The stalled client is a raw socket that completes the
-handshake, subscribes, asks for some history and then never calls recv().
+this machine's clock); fifty made this Python process itself the bottleneck
+on a two-core machine, a second behind on its own. The stalled client is a
+raw socket that completes the handshake, subscribes, asks for some history
+and then never calls recv().
 
 Making the stall bite: on loopback the kernel would otherwise swallow minutes
 of readings (the server socket's send buffer autotunes to ~4 MB), so the
@@ -38,12 +40,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wsraw  # noqa: E402
 from jsonwire import SENSOR, SENSOR_IDS, Client, make_state_dir, run, start_bench_server, vm_rss_kb  # noqa: E402
 
-N_FAST = 50
+N_FAST = 20
 FAST_RATE_HZ = 20
 STALL_S = 5.0
 N_HISTORY_REQUESTS = 24
 SLOW_RCVBUF = 4096
 SLOW_MSS = 536
+RESUME_RCVBUF = 1 << 20
 
 # A bound that only a slow reader holding up the others would break (its
 # backlog of seconds). Latency figures are the benchmark command's business:
@@ -104,7 +107,7 @@ class SlowReaderTest(unittest.TestCase):
     def test_stalled_reader_costs_the_others_nothing(self):
         state_dir = make_state_dir(self)
         write_hour_of_history(state_dir)
-        # --peer-rate 0: fifty connections from one address at once.
+        # --peer-rate 0: twenty connections from one address at once.
         server = start_bench_server(self, "--peer-rate", "0", state_dir=state_dir)
         pid = server.proc.pid
         figures = run(self.scenario(server, pid), timeout=60)
@@ -197,8 +200,8 @@ class SlowReaderTest(unittest.TestCase):
                            % (rss_before, rss_max, rss_max - rss_before, rss_after,
                               (max(late) - late[0]) if late else 0))
 
-            # Under ASan (and -O0) the server itself cannot write 1,000
-            # messages a second to 50 clients, so it coalesces for everyone:
+            # Under ASan (and -O0) the server itself may not write 400
+            # messages a second to 20 clients, so it coalesces for everyone:
             # there, only a floor on what each fast client gets is asserted.
             if not wsraw.SANITIZED:
                 self.assertEqual(skipped_fast, 0, "a reader that keeps up must never be skipped")
@@ -213,7 +216,11 @@ class SlowReaderTest(unittest.TestCase):
             if not wsraw.SANITIZED:
                 self.assertLess(rss_max - rss_before, RSS_BOUND_KB, "server memory grew during the stall")
 
-            # -- the stalled client reads again
+            # -- the stalled client reads again, as a reader that keeps up:
+            # with its 4 kB window the 3 MB backlog alone took 10 to 30 s
+            # through loopback TCP (a delayed ACK per window), which measured
+            # the kernel, not the server.
+            slow.conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RESUME_RCVBUF)
             t_resume = time.monotonic()
             seq_at_resume = latest["seq"]
             drained = await asyncio.to_thread(self.drain_until_skipped, slow, latest)
@@ -240,7 +247,7 @@ class SlowReaderTest(unittest.TestCase):
                                     "the stall skipped only %d readings" % skip_msg["skipped"])
             # Fresh values: no older than what the others had when it
             # resumed. (How close it is to their latest when it arrives
-            # depends on how fast this Python client reads 50 streams.)
+            # depends on how fast this Python client reads 20 streams.)
             self.assertGreaterEqual(skip_msg["seq"], seq_at_resume - 2,
                                     "the reading after the skip carries fresh values")
             self.assertLess(drained["arrival_ms"] - skip_msg["t"], 1000.0)
