@@ -64,10 +64,57 @@ static const char summary[] =
   "\n"
   "Exit status:\n"
   "  0  a clean close by either side (peer code 1000), or --expect messages received\n"
-  "  1  the connection or the handshake failed (refused, HTTP error, TLS, lost)\n"
-  "  2  bad usage (unknown option, missing --protocol, bad URL)\n"
+  "  1  the connection or the handshake failed (refused, HTTP error, TLS, an\n"
+  "     untrusted certificate, lost)\n"
+  "  2  bad usage (unknown option, missing --protocol, bad URL, unusable --ca-file)\n"
   "  3  timeout (--timeout passed without a message, or while connecting)\n"
   "  4  closed by the peer with a code other than 1000";
+
+/* Loads the certificates of --ca-file. GTlsFileDatabase accepts a file that
+ * holds no certificate at all (and would then trust nothing, which shows up
+ * later as an untrusted server): reading the list first turns that into a
+ * usage error that names the file. It also takes absolute paths only (a
+ * relative one fails with a warning), so the path is made absolute first. */
+static GTlsDatabase *
+load_ca_file (const char  *path,
+              GError     **error)
+{
+  g_autolist(GTlsCertificate) certificates = NULL;
+  g_autofree char *display = NULL;
+  g_autofree char *absolute = NULL;
+  g_autoptr(GError) local_error = NULL;
+  GTlsDatabase *database;
+
+  g_assert (path != NULL);
+
+  display = g_filename_display_name (path);
+  absolute = g_canonicalize_filename (path, NULL);
+  certificates = g_tls_certificate_list_new_from_file (path, &local_error);
+  if (local_error != NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   "--ca-file: cannot read certificates from %s: %s",
+                   display, local_error->message);
+      return NULL;
+    }
+  if (certificates == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "--ca-file: %s holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)",
+                   display);
+      return NULL;
+    }
+
+  database = g_tls_file_database_new (absolute, &local_error);
+  if (database == NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   "--ca-file: cannot load %s: %s", display, local_error->message);
+      return NULL;
+    }
+
+  return database;
+}
 
 static void
 print_line (const char *line)
@@ -411,6 +458,8 @@ main (int   argc,
   g_autofree char *protocol = NULL;
   g_autofree char *token = NULL;
   g_autofree char *origin = NULL;
+  g_autofree char *ca_file = NULL;
+  g_autoptr(GTlsDatabase) ca_database = NULL;
   g_auto(GStrv) sends = NULL;
   gboolean json = FALSE;
   int expect = 0;
@@ -422,6 +471,8 @@ main (int   argc,
     { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "Subprotocol to offer (required)", "NAME" },
     { "token", 't', 0, G_OPTION_ARG_STRING, &token, "Access token, sent as ?token=T", "T" },
     { "origin", 'o', 0, G_OPTION_ARG_STRING, &origin, "Origin header to send", "ORIGIN" },
+    { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file,
+      "Trust the PEM certificates in FILE for wss://, not the system's", "FILE" },
     { "send", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &sends, "Send MSG once connected (repeatable, in order)", "MSG" },
     { "expect", 'n', 0, G_OPTION_ARG_INT, &expect, "Close cleanly and exit 0 after N messages", "N" },
     { "timeout", 'w', 0, G_OPTION_ARG_DOUBLE, &timeout, "Exit 3 after S seconds without a message (or not connected)", "S" },
@@ -466,6 +517,16 @@ main (int   argc,
         }
     }
 
+  if (ca_file != NULL)
+    {
+      ca_database = load_ca_file (ca_file, &error);
+      if (ca_database == NULL)
+        {
+          g_printerr ("%s\n", error->message);
+          return EXIT_USAGE;
+        }
+    }
+
   client = sy_client_new (argv[1], protocol, &error);
   if (client == NULL)
     {
@@ -474,6 +535,7 @@ main (int   argc,
     }
   sy_client_set_token (client, token);
   sy_client_set_origin (client, origin);
+  sy_client_set_tls_database (client, ca_database);
 
   loop = g_main_loop_new (NULL, FALSE);
   cancellable = g_cancellable_new ();

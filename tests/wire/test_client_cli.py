@@ -5,9 +5,11 @@
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -27,13 +29,14 @@ CLIENT = os.environ.get("SWITCHYARD_CLIENT_BIN",
 SANITIZED = os.environ.get("SWITCHYARD_SANITIZED") == "1"
 RUN_TIMEOUT = 30 if SANITIZED else 15
 RAW = "test.raw.v1"
+OPENSSL = "/usr/bin/openssl"
 
 
-def run_client(*args, stdin_text="", timeout=RUN_TIMEOUT):
+def run_client(*args, stdin_text="", timeout=RUN_TIMEOUT, cwd=None):
     """Runs the client to its end; returns (status, stdout, stderr)."""
     # Arguments may be bytes: they reach the client as they are.
     proc = subprocess.run([CLIENT] + list(args), input=stdin_text.encode("utf-8"),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, cwd=cwd)
     return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8", "replace")
 
 
@@ -105,6 +108,17 @@ def switchyard_ws(url):
 
 def token_of(url):
     return urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["token"][0]
+
+
+def make_certificate(directory, name):
+    """A self-signed certificate for 127.0.0.1 (CN and SAN); returns (cert, key)."""
+    cert = os.path.join(directory, name + "-cert.pem")
+    key = os.path.join(directory, name + "-key.pem")
+    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
 
 
 class AgainstSwitchyard(unittest.TestCase):
@@ -196,6 +210,65 @@ class ServerShutdown(unittest.TestCase):
         self.assertIn("code 1001", err.decode())
 
 
+@unittest.skipUnless(os.access(OPENSSL, os.X_OK), "wss cases need %s to make a certificate" % OPENSSL)
+class OverTls(unittest.TestCase):
+    """wss:// to `switchyard --headless --tls-cert --tls-key` with a
+    self-signed certificate: trusted only through --ca-file."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="sy-client-tls-")
+        cls.addClassCleanup(shutil.rmtree, cls.dir, True)
+        cls.cert, key = make_certificate(cls.dir, "server")
+        cls.other_cert, _ = make_certificate(cls.dir, "other")
+        cls.server = wsraw.start_server(cls, "--tls-cert", cls.cert, "--tls-key", key)
+        parts = urllib.parse.urlsplit(cls.server.view_url)
+        assert parts.scheme == "https", cls.server.view_url
+        cls.wss = urllib.parse.urlunsplit(("wss", parts.netloc, "/ws", parts.query, ""))
+
+    @classmethod
+    def tearDownClass(cls):
+        code, _ = cls.server.stop()
+        assert code == 0, cls.server.stderr_text()[-3000:]
+
+    def test_ca_file_trusts_the_server(self):
+        # A relative path, as typed at a shell: GTlsFileDatabase itself takes
+        # absolute paths only.
+        status, out, err = run_client(self.wss, "-p", ECHO, "--ca-file", os.path.basename(self.cert),
+                                      "--send", "over tls \u2713", "--expect", "1", cwd=self.dir)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out, "over tls \u2713\n")
+        self.assertIn("connected: wss://127.0.0.1:%d/ws" % self.server.port, err)
+        self.assertIn("closed: clean", err)
+
+    def test_untrusted_without_ca_file(self):
+        status, out, err = run_client(self.wss, "-p", ECHO, "--send", "x", "--expect", "1")
+        self.assertEqual(status, 1, err)
+        self.assertEqual(out, "")
+        self.assertIn("127.0.0.1:%d" % self.server.port, err)
+        self.assertIn("certificate", err)
+
+    def test_ca_file_replaces_the_system_store(self):
+        # Another self-signed certificate is no reason to trust this server.
+        status, out, err = run_client(self.wss, "-p", ECHO, "--ca-file", self.other_cert,
+                                      "--send", "x", "--expect", "1")
+        self.assertEqual(status, 1, err)
+        self.assertEqual(out, "")
+        self.assertIn("127.0.0.1:%d" % self.server.port, err)
+        self.assertIn("certificate", err)
+
+    # SyClient reports an untrusted certificate as "TLS failure with HOST:PORT:
+    # Unacceptable TLS certificate" (glib-networking's words): it keeps neither
+    # G_TLS_ERROR_BAD_CERTIFICATE nor the certificate's errors, so the client
+    # cannot say more. This pins the clearer message that needs a change in
+    # sy-client.c; remove the decorator with that change.
+    @unittest.expectedFailure
+    def test_untrusted_message_says_not_trusted(self):
+        status, out, err = run_client(self.wss, "-p", ECHO, "--send", "x", "--expect", "1")
+        self.assertEqual(status, 1, err)
+        self.assertIn("not trusted", err)
+
+
 class AgainstPythonWebsockets(unittest.TestCase):
 
     @classmethod
@@ -261,7 +334,7 @@ class Usage(unittest.TestCase):
         status, out, err = run_client("--help")
         self.assertEqual(status, 0)
         for line in ("0  ", "1  ", "2  ", "3  ", "4  ", "--protocol", "--send", "--expect",
-                     "--timeout", "--json", "--token", "--origin"):
+                     "--timeout", "--json", "--token", "--origin", "--ca-file"):
             self.assertIn(line, out)
 
     def test_bad_usage(self):
@@ -282,6 +355,25 @@ class Usage(unittest.TestCase):
                 self.assertEqual(status, 2, err)
                 self.assertIn(says, err)
                 self.assertEqual(out, "")
+
+    def test_unusable_ca_file(self):
+        with tempfile.TemporaryDirectory(prefix="sy-client-ca-") as directory:
+            missing = os.path.join(directory, "missing.pem")
+            no_certificate = os.path.join(directory, "notes.pem")
+            with open(no_certificate, "w") as f:
+                f.write("not a certificate\n")
+            cases = [
+                (missing, "cannot read certificates from"),
+                (no_certificate, "holds no certificate"),
+            ]
+            for path, says in cases:
+                with self.subTest(path=path):
+                    status, out, err = run_client("wss://127.0.0.1:1/ws", "-p", ECHO, "--ca-file", path)
+                    self.assertEqual(status, 2, err)
+                    self.assertIn("--ca-file", err)
+                    self.assertIn(path, err)
+                    self.assertIn(says, err)
+                    self.assertEqual(out, "")
 
     def test_connection_refused(self):
         port = wsraw.free_port() if hasattr(wsraw, "free_port") else None
