@@ -885,6 +885,30 @@ sy_client_read_refusal (SyClient    *self,
                                     on_refusal_body, data);
 }
 
+/* Why a peer certificate was refused, in words. */
+static char *
+describe_certificate_errors (GTlsCertificateFlags flags)
+{
+  static const struct { GTlsCertificateFlags flag; const char *words; } reasons[] = {
+    { G_TLS_CERTIFICATE_UNKNOWN_CA, "issued by an authority that is not trusted" },
+    { G_TLS_CERTIFICATE_BAD_IDENTITY, "made out for another host" },
+    { G_TLS_CERTIFICATE_NOT_ACTIVATED, "not valid yet" },
+    { G_TLS_CERTIFICATE_EXPIRED, "expired" },
+    { G_TLS_CERTIFICATE_REVOKED, "revoked" },
+    { G_TLS_CERTIFICATE_INSECURE, "using an insecure algorithm" },
+  };
+  g_autoptr(GString) words = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (reasons); i++)
+    if (flags & reasons[i].flag)
+      g_string_append_printf (words, "%s%s", words->len ? ", " : "", reasons[i].words);
+
+  if (words->len == 0)
+    g_string_append (words, "it failed validation");
+
+  return g_string_free (g_steal_pointer (&words), FALSE);
+}
+
 static void
 on_connected (GObject      *object,
               GAsyncResult *result,
@@ -922,6 +946,15 @@ on_connected (GObject      *object,
           sy_client_fail_attempt (self, g_error_new (SY_CLIENT_ERROR, SY_CLIENT_ERROR_HANDSHAKE,
                                                      "Bad WebSocket handshake from %s:%d: %s",
                                                      g_uri_get_host (uri), port, error->message));
+        }
+      else if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+        {
+          g_autofree char *why = describe_certificate_errors (soup_message_get_tls_peer_certificate_errors (msg));
+
+          sy_client_fail_attempt (self, g_error_new (SY_CLIENT_ERROR, SY_CLIENT_ERROR_NETWORK,
+                                                     "TLS failure with %s:%d: the server's certificate "
+                                                     "is not trusted (%s)",
+                                                     g_uri_get_host (uri), port, why));
         }
       else if (error->domain == G_TLS_ERROR)
         {

@@ -257,16 +257,11 @@ class OverTls(unittest.TestCase):
         self.assertIn("127.0.0.1:%d" % self.server.port, err)
         self.assertIn("certificate", err)
 
-    # SyClient reports an untrusted certificate as "TLS failure with HOST:PORT:
-    # Unacceptable TLS certificate" (glib-networking's words): it keeps neither
-    # G_TLS_ERROR_BAD_CERTIFICATE nor the certificate's errors, so the client
-    # cannot say more. This pins the clearer message that needs a change in
-    # sy-client.c; remove the decorator with that change.
-    @unittest.expectedFailure
-    def test_untrusted_message_says_not_trusted(self):
+    def test_untrusted_message_says_why(self):
         status, out, err = run_client(self.wss, "-p", ECHO, "--send", "x", "--expect", "1")
         self.assertEqual(status, 1, err)
-        self.assertIn("not trusted", err)
+        self.assertIn("the server's certificate is not trusted "
+                      "(issued by an authority that is not trusted)", err)
 
 
 class AgainstPythonWebsockets(unittest.TestCase):
