@@ -22,6 +22,7 @@
 #include "sy-server.h"
 #include "sy-tls.h"
 #include "sy-token.h"
+#include "sy-uplink.h"
 
 typedef struct
 {
@@ -41,6 +42,9 @@ typedef struct
   int       request_timeout;
   int       pong_timeout;
   int       peer_rate;
+  char     *uplink;
+  char     *uplink_token;
+  char     *uplink_ca;
 } Options;
 
 static gboolean
@@ -201,6 +205,22 @@ check_options (const Options  *options,
       return FALSE;
     }
 
+  if ((options->uplink_token != NULL || options->uplink_ca != NULL) && options->uplink == NULL)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--uplink-token and --uplink-ca go with --uplink");
+      return FALSE;
+    }
+
+  if (options->uplink != NULL)
+    {
+      g_autofree char *ws_url = NULL;
+      g_autofree char *token = NULL;
+
+      if (!sy_uplink_parse_url (options->uplink, &ws_url, &token, error))
+        return FALSE;
+    }
+
   if (options->bind_address != NULL && !g_hostname_is_ip_address (options->bind_address))
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -305,6 +325,14 @@ main (int   argc,
       N_("Seconds a client has to answer a ping before it is dropped (0 = never)"), N_("SECONDS") },
     { "peer-rate", 0, 0, G_OPTION_ARG_INT, &options.peer_rate,
       N_("New WebSocket connections per second from one address (0 = no limit)"), N_("N") },
+    { "uplink", 0, 0, G_OPTION_ARG_STRING, &options.uplink,
+      N_("Be a relay server: mirror the hardware of the Switchyard at this address "
+         "(ws://HOST:PORT/ws, or the page link it prints)"), N_("URL") },
+    { "uplink-token", 0, 0, G_OPTION_ARG_STRING, &options.uplink_token,
+      N_("The token to present upstream (a control token lets this instance's clients command)"),
+      N_("TOKEN") },
+    { "uplink-ca", 0, 0, G_OPTION_ARG_FILENAME, &options.uplink_ca,
+      N_("Trust the certificates in this PEM file for a wss:// uplink"), N_("FILE") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &options.version,
       N_("Print the version and exit"), NULL },
     { NULL }
@@ -430,6 +458,27 @@ main (int   argc,
                 "peer-rate", (guint) options.peer_rate,
                 NULL);
 
+  if (options.uplink != NULL)
+    {
+      g_autoptr(GTlsDatabase) trusted = NULL;
+
+      if (options.uplink_ca != NULL)
+        {
+          trusted = g_tls_file_database_new (options.uplink_ca, &error);
+          if (trusted == NULL)
+            {
+              g_printerr ("switchyard: cannot use the certificates in %s: %s\n",
+                          options.uplink_ca, error->message);
+              return EXIT_FAILURE;
+            }
+        }
+      if (!sy_server_set_uplink (server, options.uplink, options.uplink_token, trusted, &error))
+        {
+          g_printerr ("switchyard: %s\n", error->message);
+          return 2;
+        }
+    }
+
   audit_path = g_build_filename (state_dir, "audit.log", NULL);
   audit = sy_audit_new (audit_path);
   sy_server_install_bench (server, bench, audit);
@@ -463,6 +512,9 @@ main (int   argc,
   g_strfreev (options.allow_origins);
   g_free (options.tls_cert);
   g_free (options.tls_key);
+  g_free (options.uplink);
+  g_free (options.uplink_token);
+  g_free (options.uplink_ca);
 
   return status;
 }

@@ -207,6 +207,17 @@ typedef struct
   double walk[N_WALKS];
 } Model;
 
+/* What a bench that starts mirroring keeps of its own, to have it back
+ * when it stops. */
+typedef struct
+{
+  SyRelayState  states[SY_BENCH_N_RELAYS];
+  char         *names[SY_BENCH_N_RELAYS];
+  History       history[SY_BENCH_N_SENSORS];
+  SyReading     reading;
+  gint64        clock_ms;
+} LocalState;
+
 struct _SyBench
 {
   GObject       parent_instance;
@@ -231,7 +242,14 @@ struct _SyBench
   guint         tick_hz;
   guint         actuation_ms;
   guint         timeout_ms;
+  /* Mirror mode: see sy_bench_set_mirror() */
+  SyBenchForward forward;
+  gpointer      forward_data;
+  LocalState   *local;
+  GStrv         chain;
+
   guint         has_spare_gauss : 1;
+  guint         link_up : 1;
   guint         running : 1;
   guint         stopped : 1;
   guint         disposed : 1;
@@ -250,6 +268,7 @@ G_DEFINE_QUARK (sy-bench-error-quark, sy_bench_error)
 enum {
   READING,
   RELAY_CHANGED,
+  LINK_CHANGED,
   N_SIGNALS
 };
 
@@ -1168,6 +1187,13 @@ sy_bench_finalize (GObject *object)
       g_clear_pointer (&r->waiters, g_array_unref);
     }
 
+  if (self->local != NULL)
+    {
+      for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
+        g_free (self->local->names[i]);
+      g_clear_pointer (&self->local, g_free);
+    }
+  g_clear_pointer (&self->chain, g_strfreev);
   g_clear_pointer (&self->history, g_free);
   g_clear_pointer (&self->rand, g_rand_free);
   g_clear_pointer (&self->state_dir, g_free);
@@ -1219,6 +1245,20 @@ sy_bench_class_init (SyBenchClass *klass)
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
+
+  /**
+   * SyBench::link-changed:
+   * @self: the bench
+   *
+   * Emitted when a mirroring bench's link to its upstream came or went, or
+   * its chain of upstream instances changed (sy_bench_get_chain()).
+   */
+  signals[LINK_CHANGED] =
+    g_signal_new ("link-changed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 }
 
 static void
@@ -1247,6 +1287,7 @@ sy_bench_init (SyBench *self)
       r->state.safe_default = -1;
       r->state.changed_ms = self->clock_ms;
       r->state.interlock = partner >= 0 ? relay_defaults[partner].id : NULL;
+      r->state.available = TRUE;
     }
 }
 
@@ -1836,6 +1877,10 @@ sy_bench_save (SyBench  *self,
   g_return_val_if_fail (SY_IS_BENCH (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  /* A mirror's state is its upstream's: the files keep the bench's own. */
+  if (self->forward != NULL)
+    return TRUE;
+
   return bench_save_relays (self, error) && bench_save_history (self, error);
 }
 
@@ -1898,6 +1943,10 @@ sy_bench_start (SyBench *self)
   self->stopped = FALSE;
   g_clear_pointer (&self->context, g_main_context_unref);
   self->context = g_main_context_ref_thread_default ();
+
+  /* A mirror steps with its upstream and keeps no state of its own. */
+  if (self->forward != NULL)
+    return;
 
   /* Readings are stamped with the bench clock: catch up with the time that
    * passed between creating (and loading) the bench and starting it, so
@@ -2071,6 +2120,10 @@ sy_bench_set_sensor_dropout (SyBench  *self,
   g_return_if_fail (SY_IS_BENCH (self));
   g_return_if_fail (sensor < SY_BENCH_N_SENSORS);
 
+  /* A mirror's sensors drop out upstream. */
+  if (self->forward != NULL)
+    return;
+
   self->dropout[sensor] = !!dropout;
 }
 
@@ -2195,6 +2248,13 @@ sy_bench_relay_set (SyBench      *self,
   g_return_val_if_fail (SY_IS_BENCH (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (self->forward != NULL)
+    {
+      SyRelayCommand command = { SY_RELAY_COMMAND_SET, relay, !!on, 0, NULL };
+
+      return sy_bench_mirror_forward (self, &command, done, user_data, error);
+    }
+
   return relay_command (self, relay, on, 0, done, user_data, "command", error);
 }
 
@@ -2225,6 +2285,13 @@ sy_bench_relay_toggle (SyBench      *self,
 
   if (!check_relay_index (relay, error))
     return FALSE;
+
+  if (self->forward != NULL)
+    {
+      SyRelayCommand command = { SY_RELAY_COMMAND_TOGGLE, relay, FALSE, 0, NULL };
+
+      return sy_bench_mirror_forward (self, &command, done, user_data, error);
+    }
 
   state = &self->relays[relay].state;
 
@@ -2270,6 +2337,13 @@ sy_bench_relay_pulse (SyBench      *self,
       return FALSE;
     }
 
+  if (self->forward != NULL)
+    {
+      SyRelayCommand command = { SY_RELAY_COMMAND_PULSE, relay, TRUE, ms, NULL };
+
+      return sy_bench_mirror_forward (self, &command, done, user_data, error);
+    }
+
   return relay_command (self, relay, TRUE, ms, done, user_data, "pulse", error);
 }
 
@@ -2305,6 +2379,14 @@ sy_bench_relay_rename (SyBench     *self,
   if (clean == NULL)
     return FALSE;
 
+  if (self->forward != NULL)
+    {
+      g_set_error (error, SY_BENCH_ERROR, SY_BENCH_ERROR_FORBIDDEN,
+                   "%s is mirrored from an upstream Switchyard and is renamed there",
+                   self->relays[relay].state.name);
+      return FALSE;
+    }
+
   r = &self->relays[relay];
   g_free (r->name);
   r->name = g_steal_pointer (&clean);
@@ -2326,6 +2408,8 @@ sy_bench_relay_rename (SyBench     *self,
  * time out. A command already pending when the relay is freed still times
  * out. The device's own switch-offs (pulse end, maximum on-time) still
  * happen.
+ *
+ * A mirroring bench ignores this: its faults and settings are upstream.
  */
 void
 sy_bench_relay_set_stuck (SyBench  *self,
@@ -2338,7 +2422,7 @@ sy_bench_relay_set_stuck (SyBench  *self,
   g_return_if_fail (relay < SY_BENCH_N_RELAYS);
 
   r = &self->relays[relay];
-  if (r->state.stuck == !!stuck)
+  if (self->forward != NULL || r->state.stuck == !!stuck)
     return;
 
   r->state.stuck = !!stuck;
@@ -2351,6 +2435,8 @@ sy_bench_relay_set_stuck (SyBench  *self,
  * @relay: a `SyRelay`
  * @safe_default: how the relay comes up after a restart: -1 as saved,
  *   0 off, 1 on
+ *
+ * A mirroring bench ignores this: its faults and settings are upstream.
  */
 void
 sy_bench_relay_set_safe_default (SyBench *self,
@@ -2362,6 +2448,9 @@ sy_bench_relay_set_safe_default (SyBench *self,
   g_return_if_fail (SY_IS_BENCH (self));
   g_return_if_fail (relay < SY_BENCH_N_RELAYS);
   g_return_if_fail (safe_default >= -1 && safe_default <= 1);
+
+  if (self->forward != NULL)
+    return;
 
   r = &self->relays[relay];
   r->state.safe_default = safe_default;
@@ -2391,6 +2480,9 @@ sy_bench_relay_set_max_on (SyBench *self,
 
   g_return_if_fail (SY_IS_BENCH (self));
   g_return_if_fail (relay < SY_BENCH_N_RELAYS);
+
+  if (self->forward != NULL)
+    return;
 
   r = &self->relays[relay];
   r->state.max_on_ms = max_on_ms;
@@ -2468,4 +2560,348 @@ sy_bench_cancel_pending (SyBench *self)
 
       relay_answer (self, r, error, "cancelled");
     }
+}
+
+/* Mirror mode */
+
+/**
+ * sy_bench_set_mirror:
+ * @self: a `SyBench` that is not running
+ * @forward: (nullable): where commands go, or %NULL to stop mirroring
+ * @user_data: closure data for @forward
+ *
+ * Makes the bench a mirror of an upstream one: it no longer simulates or
+ * saves anything; its readings, history and relays are what the owner of
+ * @forward reports with sy_bench_mirror_reading(),
+ * sy_bench_mirror_history() and sy_bench_mirror_relay(), and every relay
+ * command goes to @forward. Until the first report every relay is
+ * unavailable and every sensor stale.
+ *
+ * The bench keeps its own state aside meanwhile: with %NULL it has it
+ * back, as it was, and tells its observers (`SyBench::relay-changed` with
+ * "load", `SyBench::link-changed`).
+ */
+void
+sy_bench_set_mirror (SyBench        *self,
+                     SyBenchForward  forward,
+                     gpointer        user_data)
+{
+  g_return_if_fail (SY_IS_BENCH (self));
+  g_return_if_fail (!self->running);
+
+  if ((forward != NULL) == (self->forward != NULL))
+    {
+      self->forward = forward;
+      self->forward_data = user_data;
+      return;
+    }
+
+  if (forward != NULL)
+    {
+      LocalState *local = g_new0 (LocalState, 1);
+
+      for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
+        {
+          Relay *r = &self->relays[i];
+
+          g_assert (r->waiters->len == 0);
+          local->states[i] = r->state;
+          local->names[i] = g_strdup (r->name);
+          r->state.available = FALSE;
+          r->state.pending = FALSE;
+          r->state.target = r->state.on;
+        }
+      memcpy (local->history, self->history, sizeof local->history);
+      local->reading = self->reading;
+      local->clock_ms = self->clock_ms;
+      self->local = local;
+
+      for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
+        self->reading.stale[i] = TRUE;
+
+      self->forward = forward;
+      self->forward_data = user_data;
+      self->link_up = FALSE;
+      return;
+    }
+
+  self->forward = NULL;
+  self->forward_data = NULL;
+  self->link_up = FALSE;
+  g_clear_pointer (&self->chain, g_strfreev);
+
+  for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
+    {
+      Relay *r = &self->relays[i];
+
+      g_free (r->name);
+      r->name = g_steal_pointer (&self->local->names[i]);
+      r->state = self->local->states[i];
+      r->state.name = r->name;
+    }
+  memcpy (self->history, self->local->history, sizeof self->local->history);
+  self->reading = self->local->reading;
+  self->clock_ms = self->local->clock_ms;
+  g_clear_pointer (&self->local, g_free);
+
+  for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
+    relay_emit (self, &self->relays[i], "load");
+  g_signal_emit (self, signals[LINK_CHANGED], 0);
+}
+
+/**
+ * sy_bench_is_mirror:
+ * @self: a `SyBench`
+ *
+ * Returns: whether the bench mirrors an upstream one
+ */
+gboolean
+sy_bench_is_mirror (SyBench *self)
+{
+  g_return_val_if_fail (SY_IS_BENCH (self), FALSE);
+
+  return self->forward != NULL;
+}
+
+/**
+ * sy_bench_mirror_forward:
+ * @self: a mirroring `SyBench`
+ * @command: the command
+ * @done: (nullable) (scope async): called once when the upstream answered
+ * @user_data: closure data for @done
+ * @error: return location for a #GError
+ *
+ * Sends a command for a mirrored relay upstream. A relay that is not
+ * available (the upstream is not connected, or it has lost its own
+ * upstream) refuses at once with %SY_BENCH_ERROR_UNAVAILABLE; the rest is
+ * up to the forward function and the upstream. sy_bench_relay_set(),
+ * sy_bench_relay_toggle() and sy_bench_relay_pulse() of a mirror come here.
+ *
+ * Returns: %TRUE if the command went upstream
+ */
+gboolean
+sy_bench_mirror_forward (SyBench              *self,
+                         const SyRelayCommand *command,
+                         SyRelayDone           done,
+                         gpointer              user_data,
+                         GError              **error)
+{
+  const SyRelayState *state;
+
+  g_return_val_if_fail (SY_IS_BENCH (self), FALSE);
+  g_return_val_if_fail (command != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_relay_index (command->relay, error))
+    return FALSE;
+
+  if (self->forward == NULL)
+    {
+      g_set_error_literal (error, SY_BENCH_ERROR, SY_BENCH_ERROR_INVALID,
+                           "The bench does not mirror an upstream one");
+      return FALSE;
+    }
+
+  if (self->disposed)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                           "The bench is shutting down");
+      return FALSE;
+    }
+
+  state = &self->relays[command->relay].state;
+  if (!state->available)
+    {
+      g_set_error (error, SY_BENCH_ERROR, SY_BENCH_ERROR_UNAVAILABLE,
+                   "%s is unavailable: the Switchyard it is mirrored from is not connected",
+                   state->name);
+      return FALSE;
+    }
+
+  return self->forward (self, command, done, user_data, self->forward_data, error);
+}
+
+/**
+ * sy_bench_mirror_reading:
+ * @self: a mirroring `SyBench`
+ * @reading: the upstream's reading
+ *
+ * Takes the reading as the bench's own (its `seq` and `t_ms` too: they are
+ * the source's), records a history point per sensor and second for fresh
+ * sensors, and emits `SyBench::reading`.
+ */
+void
+sy_bench_mirror_reading (SyBench         *self,
+                         const SyReading *reading)
+{
+  g_return_if_fail (SY_IS_BENCH (self));
+  g_return_if_fail (self->forward != NULL);
+  g_return_if_fail (reading != NULL);
+
+  self->reading = *reading;
+  self->clock_ms = MAX (self->clock_ms, reading->t_ms);
+
+  for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
+    {
+      History *history = &self->history[i];
+      gint64 second = floor_div (reading->t_ms, 1000) * 1000;
+
+      if (reading->stale[i])
+        continue;
+      if (history->len == 0 || history_newest (history) < second)
+        history_push (history, second, reading->values[i]);
+    }
+
+  g_signal_emit (self, signals[READING], 0, &self->reading);
+}
+
+/**
+ * sy_bench_mirror_history:
+ * @self: a mirroring `SyBench`
+ * @sensor: a `SySensor`
+ * @t_ms: (array length=n): the times, oldest first
+ * @values: (array length=n): the values
+ * @n: how many points
+ *
+ * Replaces the history of a sensor with the upstream's; points out of
+ * order are dropped.
+ */
+void
+sy_bench_mirror_history (SyBench      *self,
+                         guint         sensor,
+                         const gint64 *t_ms,
+                         const double *values,
+                         guint         n)
+{
+  History *history;
+
+  g_return_if_fail (SY_IS_BENCH (self));
+  g_return_if_fail (self->forward != NULL);
+  g_return_if_fail (sensor < SY_BENCH_N_SENSORS);
+  g_return_if_fail (n == 0 || (t_ms != NULL && values != NULL));
+
+  history = &self->history[sensor];
+  history->head = 0;
+  history->len = 0;
+
+  for (guint k = 0; k < n; k++)
+    history_push (history, t_ms[k], values[k]);
+}
+
+/**
+ * sy_bench_mirror_relay:
+ * @self: a mirroring `SyBench`
+ * @relay: a `SyRelay`
+ * @state: the upstream's state of the relay (its `index` and `id` are
+ *   ignored; `interlock` may be any relay id or %NULL)
+ * @reason: why it changed, passed on in `SyBench::relay-changed`
+ */
+void
+sy_bench_mirror_relay (SyBench            *self,
+                       guint               relay,
+                       const SyRelayState *state,
+                       const char         *reason)
+{
+  Relay *r;
+  int partner;
+
+  g_return_if_fail (SY_IS_BENCH (self));
+  g_return_if_fail (self->forward != NULL);
+  g_return_if_fail (relay < SY_BENCH_N_RELAYS);
+  g_return_if_fail (state != NULL);
+
+  r = &self->relays[relay];
+
+  if (state->name != NULL && g_strcmp0 (state->name, r->name) != 0)
+    {
+      g_free (r->name);
+      r->name = g_strdup (state->name);
+      r->state.name = r->name;
+    }
+
+  partner = state->interlock != NULL ? sy_bench_find_relay (self, state->interlock) : -1;
+
+  r->state.on = state->on;
+  r->state.pending = state->pending;
+  r->state.target = state->target;
+  r->state.stuck = state->stuck;
+  r->state.max_on_ms = state->max_on_ms;
+  r->state.safe_default = state->safe_default;
+  r->state.changed_ms = state->changed_ms;
+  r->state.interlock = partner >= 0 ? relay_defaults[partner].id : NULL;
+  r->state.available = state->available;
+
+  relay_emit (self, r, reason);
+}
+
+/**
+ * sy_bench_mirror_set_link:
+ * @self: a mirroring `SyBench`
+ * @connected: whether the upstream is connected
+ * @chain: (nullable) (array zero-terminated=1): the instances the relays
+ *   come from, nearest first
+ *
+ * A lost link makes every relay unavailable at once (`SyBench::relay-changed`
+ * with "unavailable") and every sensor stale from the next reading. A
+ * change of link or chain emits `SyBench::link-changed`. A link that comes
+ * back makes nothing available by itself: the upstream's snapshot does,
+ * relay by relay.
+ */
+void
+sy_bench_mirror_set_link (SyBench            *self,
+                          gboolean            connected,
+                          const char * const *chain)
+{
+  static const char * const none[] = { NULL };
+  gboolean changed;
+
+  g_return_if_fail (SY_IS_BENCH (self));
+  g_return_if_fail (self->forward != NULL);
+
+  chain = chain != NULL ? chain : none;
+  changed = self->link_up != !!connected ||
+            !g_strv_equal ((const char * const *) (self->chain ? self->chain : (GStrv) none), chain);
+
+  self->link_up = !!connected;
+  g_clear_pointer (&self->chain, g_strfreev);
+  self->chain = g_strdupv ((char **) chain);
+
+  if (!connected)
+    {
+      for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
+        self->reading.stale[i] = TRUE;
+
+      for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
+        {
+          Relay *r = &self->relays[i];
+
+          if (!r->state.available)
+            continue;
+
+          r->state.available = FALSE;
+          r->state.pending = FALSE;
+          r->state.target = r->state.on;
+          relay_emit (self, r, "unavailable");
+        }
+    }
+
+  if (changed)
+    g_signal_emit (self, signals[LINK_CHANGED], 0);
+}
+
+/**
+ * sy_bench_get_chain:
+ * @self: a `SyBench`
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the instances a
+ *   mirror's relays come from, nearest first; empty for a bench of its own
+ */
+const char * const *
+sy_bench_get_chain (SyBench *self)
+{
+  static const char * const none[] = { NULL };
+
+  g_return_val_if_fail (SY_IS_BENCH (self), none);
+
+  return self->chain != NULL ? (const char * const *) self->chain : none;
 }

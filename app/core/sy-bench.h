@@ -37,6 +37,9 @@ typedef enum
   SY_BENCH_ERROR_INVALID,
   SY_BENCH_ERROR_INTERLOCK,
   SY_BENCH_ERROR_TIMEOUT,
+  SY_BENCH_ERROR_FORBIDDEN,
+  SY_BENCH_ERROR_RATE_LIMITED,
+  SY_BENCH_ERROR_UNAVAILABLE,
 } SyBenchError;
 
 /* Sensor and relay indices; ids are in the specs. */
@@ -92,6 +95,7 @@ typedef struct
   int         safe_default;
   gint64      changed_ms;
   const char *interlock;
+  gboolean    available;
 } SyRelayState;
 
 /**
@@ -109,6 +113,54 @@ typedef void (*SyRelayDone) (SyBench      *bench,
                              guint         relay,
                              const GError *error,
                              gpointer      user_data);
+
+typedef enum
+{
+  SY_RELAY_COMMAND_SET,
+  SY_RELAY_COMMAND_TOGGLE,
+  SY_RELAY_COMMAND_PULSE,
+  SY_RELAY_COMMAND_RENAME,
+} SyRelayCommandType;
+
+/**
+ * SyRelayCommand:
+ * @type: what to do
+ * @relay: the relay's index
+ * @on: the state, for %SY_RELAY_COMMAND_SET
+ * @ms: the pulse length, for %SY_RELAY_COMMAND_PULSE
+ * @name: the new name, for %SY_RELAY_COMMAND_RENAME
+ *
+ * A command for a mirrored relay, as handed to a `SyBenchForward`.
+ */
+typedef struct
+{
+  SyRelayCommandType  type;
+  guint               relay;
+  gboolean            on;
+  guint               ms;
+  const char         *name;
+} SyRelayCommand;
+
+/**
+ * SyBenchForward:
+ * @bench: the mirroring bench
+ * @command: the command, valid during the call
+ * @done: to call exactly once, later (never from inside this call), when
+ *   the upstream answered or gave up
+ * @done_data: closure data for @done
+ * @user_data: what was given to sy_bench_set_mirror()
+ * @error: where a refusal at once goes
+ *
+ * Where a mirroring bench sends the commands for its relays.
+ *
+ * Returns: %TRUE if the command went on its way
+ */
+typedef gboolean (*SyBenchForward) (SyBench              *bench,
+                                    const SyRelayCommand *command,
+                                    SyRelayDone           done,
+                                    gpointer              done_data,
+                                    gpointer              user_data,
+                                    GError              **error);
 
 GQuark               sy_bench_error_quark          (void);
 const SySensorSpec  *sy_bench_get_sensor_spec      (guint          sensor);
@@ -179,5 +231,30 @@ void                 sy_bench_set_actuation_delay  (SyBench       *self,
 void                 sy_bench_set_command_timeout  (SyBench       *self,
                                                     guint          ms);
 void                 sy_bench_cancel_pending       (SyBench       *self);
+
+void                 sy_bench_set_mirror           (SyBench       *self,
+                                                    SyBenchForward forward,
+                                                    gpointer       user_data);
+gboolean             sy_bench_is_mirror            (SyBench       *self);
+gboolean             sy_bench_mirror_forward       (SyBench       *self,
+                                                    const SyRelayCommand *command,
+                                                    SyRelayDone    done,
+                                                    gpointer       user_data,
+                                                    GError       **error);
+void                 sy_bench_mirror_reading       (SyBench       *self,
+                                                    const SyReading *reading);
+void                 sy_bench_mirror_history       (SyBench       *self,
+                                                    guint          sensor,
+                                                    const gint64  *t_ms,
+                                                    const double  *values,
+                                                    guint          n);
+void                 sy_bench_mirror_relay         (SyBench       *self,
+                                                    guint          relay,
+                                                    const SyRelayState *state,
+                                                    const char    *reason);
+void                 sy_bench_mirror_set_link      (SyBench       *self,
+                                                    gboolean       connected,
+                                                    const char * const *chain);
+const char * const  *sy_bench_get_chain            (SyBench       *self);
 
 G_END_DECLS

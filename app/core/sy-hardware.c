@@ -459,6 +459,13 @@ describe_refusal (SyBench      *bench,
       /* Translators: a relay's name. */
       return g_strdup_printf (_("%s did not confirm in time and is unchanged"), state->name);
 
+    case SY_BENCH_ERROR_UNAVAILABLE:
+      /* Translators: a relay's name. */
+      return g_strdup_printf (_("%s is unavailable: the Switchyard it is mirrored from is not connected"),
+                              state->name);
+
+    case SY_BENCH_ERROR_FORBIDDEN:
+    case SY_BENCH_ERROR_RATE_LIMITED:
     case SY_BENCH_ERROR_NOT_FOUND:
     case SY_BENCH_ERROR_INVALID:
     default:

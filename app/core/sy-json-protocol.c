@@ -22,8 +22,8 @@
  *    answered "rate-limited" and not executed;
  *  - a bad-input budget: SY_JSON_PROTOCOL_MAX_ERRORS errors that are the
  *    client's fault within SY_JSON_PROTOCOL_ERROR_WINDOW_S seconds close the
- *    connection with 1008. Refusals about the device (interlock, timeout)
- *    are not the client's fault and do not count.
+ *    connection with 1008. Refusals about the device (interlock, timeout,
+ *    unavailable) are not the client's fault and do not count.
  */
 
 typedef struct
@@ -67,7 +67,8 @@ static gboolean
 counts_against_client (const char *code)
 {
   return g_strcmp0 (code, SY_ERROR_INTERLOCK) != 0 &&
-         g_strcmp0 (code, SY_ERROR_TIMEOUT) != 0;
+         g_strcmp0 (code, SY_ERROR_TIMEOUT) != 0 &&
+         g_strcmp0 (code, SY_ERROR_UNAVAILABLE) != 0;
 }
 
 /**

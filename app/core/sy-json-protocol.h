@@ -26,6 +26,7 @@ G_DECLARE_DERIVABLE_TYPE (SyJsonProtocol, sy_json_protocol, SY, JSON_PROTOCOL, S
 #define SY_ERROR_RATE_LIMITED  "rate-limited"
 #define SY_ERROR_TOO_LONG      "too-long"
 #define SY_ERROR_TIMEOUT       "timeout"
+#define SY_ERROR_UNAVAILABLE   "unavailable"
 
 /* Per connection: commands per second sustained, and the burst allowed. */
 #define SY_JSON_PROTOCOL_RATE        20.0

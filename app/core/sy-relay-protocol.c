@@ -39,6 +39,22 @@ typedef struct
   JsonObject      *command;
 } Pending;
 
+static Pending *
+pending_new (SyRelayProtocol *protocol,
+             SyConnection    *connection,
+             JsonNode        *id,
+             JsonObject      *command)
+{
+  Pending *pending = g_new0 (Pending, 1);
+
+  pending->protocol = g_object_ref (protocol);
+  pending->connection = g_object_ref (connection);
+  pending->id = json_node_copy (id);
+  pending->command = json_object_ref (command);
+
+  return pending;
+}
+
 static void
 pending_free (Pending *pending)
 {
@@ -74,6 +90,7 @@ sy_relay_state_to_json (const SyRelayState *state)
     json_object_set_string_member (object, "interlock", state->interlock);
   else
     json_object_set_null_member (object, "interlock");
+  json_object_set_boolean_member (object, "available", state->available);
   json_node_set_object (node, object);
 
   return node;
@@ -100,22 +117,76 @@ on_relay_changed (SyBench         *bench,
     sy_connection_send_text (g_ptr_array_index (connections, i), text);
 }
 
+/* The snapshot: every relay, and the chain of instances they come from
+ * (empty for the bench's own), which relay servers use to refuse loops. */
+static JsonNode *
+relays_snapshot (SyRelayProtocol *self)
+{
+  JsonObject *object = json_object_new ();
+  JsonNode *root = json_node_new (JSON_NODE_OBJECT);
+  JsonArray *relays = json_array_new ();
+  JsonArray *chain = json_array_new ();
+  const char * const *ids = sy_bench_get_chain (self->bench);
+
+  for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
+    json_array_add_element (relays, sy_relay_state_to_json (sy_bench_get_relay (self->bench, i)));
+  for (guint i = 0; ids[i] != NULL; i++)
+    json_array_add_string_element (chain, ids[i]);
+
+  json_object_set_string_member (object, "type", "relays");
+  json_object_set_array_member (object, "relays", relays);
+  json_object_set_array_member (object, "chain", chain);
+  json_node_take_object (root, object);
+
+  return root;
+}
+
+/* A mirror's link or chain changed: everyone resyncs from a new snapshot. */
+static void
+on_link_changed (SyBench         *bench,
+                 SyRelayProtocol *self)
+{
+  GPtrArray *connections = sy_json_protocol_get_connections (SY_JSON_PROTOCOL (self));
+  g_autoptr(JsonNode) root = relays_snapshot (self);
+  g_autofree char *text = json_to_string (root, FALSE);
+
+  for (guint i = 0; i < connections->len; i++)
+    sy_connection_send_text (g_ptr_array_index (connections, i), text);
+}
+
 static void
 sy_relay_protocol_welcome (SyJsonProtocol *protocol,
                            SyConnection   *connection)
 {
-  SyRelayProtocol *self = SY_RELAY_PROTOCOL (protocol);
-  g_autoptr(JsonObject) object = json_object_new ();
-  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
-  JsonArray *relays = json_array_new ();
+  g_autoptr(JsonNode) root = relays_snapshot (SY_RELAY_PROTOCOL (protocol));
 
-  for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
-    json_array_add_element (relays, sy_relay_state_to_json (sy_bench_get_relay (self->bench, i)));
-
-  json_object_set_string_member (object, "type", "relays");
-  json_object_set_array_member (object, "relays", relays);
-  json_node_set_object (root, object);
   sy_json_protocol_send_node (connection, root);
+}
+
+static const char *
+error_code_for (const GError *error)
+{
+  if (error->domain != SY_BENCH_ERROR)
+    return SY_ERROR_BAD_REQUEST;
+
+  switch ((SyBenchError) error->code)
+    {
+    case SY_BENCH_ERROR_INTERLOCK:
+      return SY_ERROR_INTERLOCK;
+    case SY_BENCH_ERROR_NOT_FOUND:
+      return SY_ERROR_UNKNOWN_RELAY;
+    case SY_BENCH_ERROR_TIMEOUT:
+      return SY_ERROR_TIMEOUT;
+    case SY_BENCH_ERROR_FORBIDDEN:
+      return SY_ERROR_FORBIDDEN;
+    case SY_BENCH_ERROR_RATE_LIMITED:
+      return SY_ERROR_RATE_LIMITED;
+    case SY_BENCH_ERROR_UNAVAILABLE:
+      return SY_ERROR_UNAVAILABLE;
+    case SY_BENCH_ERROR_INVALID:
+    default:
+      return SY_ERROR_BAD_REQUEST;
+    }
 }
 
 static void
@@ -133,31 +204,23 @@ command_done (SyBench      *bench,
       sy_json_protocol_send_ack (protocol, pending->connection, pending->id, "relay",
                                  sy_relay_state_to_json (sy_bench_get_relay (bench, relay)));
     }
-  else if (g_error_matches (error, SY_BENCH_ERROR, SY_BENCH_ERROR_TIMEOUT))
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      sy_audit_record (pending->protocol->audit, pending->connection, pending->command, SY_ERROR_TIMEOUT);
-      sy_json_protocol_send_error (protocol, pending->connection, pending->id, SY_ERROR_TIMEOUT,
-                                   "%s", error->message);
+      sy_audit_record (pending->protocol->audit, pending->connection, pending->command, "cancelled");
     }
   else
     {
-      sy_audit_record (pending->protocol->audit, pending->connection, pending->command, "cancelled");
+      /* The device's timeout, or a mirror's upstream answering a refusal. */
+      const char *code = error_code_for (error);
+
+      sy_audit_record (pending->protocol->audit, pending->connection, pending->command, code);
+      sy_json_protocol_send_error (protocol, pending->connection, pending->id, code,
+                                   "%s", error->message);
     }
 
   pending_free (pending);
 }
 
-static const char *
-error_code_for (const GError *error)
-{
-  if (g_error_matches (error, SY_BENCH_ERROR, SY_BENCH_ERROR_INTERLOCK))
-    return SY_ERROR_INTERLOCK;
-  if (g_error_matches (error, SY_BENCH_ERROR, SY_BENCH_ERROR_NOT_FOUND))
-    return SY_ERROR_UNKNOWN_RELAY;
-  if (g_error_matches (error, SY_BENCH_ERROR, SY_BENCH_ERROR_TIMEOUT))
-    return SY_ERROR_TIMEOUT;
-  return SY_ERROR_BAD_REQUEST;
-}
 
 static gboolean
 member_is (JsonObject *object,
@@ -248,6 +311,19 @@ sy_relay_protocol_command (SyJsonProtocol *protocol,
           refuse (self, connection, command, id, SY_ERROR_BAD_REQUEST, "\"name\" must be a string");
           return;
         }
+      if (sy_bench_is_mirror (self->bench))
+        {
+          SyRelayCommand rename = { SY_RELAY_COMMAND_RENAME, (guint) relay, FALSE, 0,
+                                    json_object_get_string_member (command, "name") };
+
+          pending = pending_new (self, connection, id, command);
+          if (!sy_bench_mirror_forward (self->bench, &rename, command_done, pending, &error))
+            {
+              refuse (self, connection, command, id, error_code_for (error), error->message);
+              pending_free (pending);
+            }
+          return;
+        }
       if (!sy_bench_relay_rename (self->bench, relay, json_object_get_string_member (command, "name"), &error))
         {
           refuse (self, connection, command, id, error_code_for (error), error->message);
@@ -259,11 +335,7 @@ sy_relay_protocol_command (SyJsonProtocol *protocol,
       return;
     }
 
-  pending = g_new0 (Pending, 1);
-  pending->protocol = g_object_ref (self);
-  pending->connection = g_object_ref (connection);
-  pending->id = json_node_copy (id);
-  pending->command = json_object_ref (command);
+  pending = pending_new (self, connection, id, command);
 
   if (g_strcmp0 (type, "set") == 0)
     {
@@ -351,6 +423,7 @@ sy_relay_protocol_new (SyBench *bench,
   self->bench = g_object_ref (bench);
   self->audit = g_object_ref (audit);
   g_signal_connect (bench, "relay-changed", G_CALLBACK (on_relay_changed), self);
+  g_signal_connect (bench, "link-changed", G_CALLBACK (on_link_changed), self);
 
   return SY_SUBPROTOCOL (self);
 }

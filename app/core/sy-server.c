@@ -21,6 +21,7 @@
 #include "sy-sensor-protocol.h"
 #include "sy-server.h"
 #include "sy-token.h"
+#include "sy-uplink.h"
 #include "sy-wire-guard.h"
 
 /*
@@ -83,6 +84,9 @@ struct _SyServer
   guint          request_timeout;
   guint          pong_timeout;
   guint          peer_rate;
+  char          *uplink_url;
+  char          *uplink_token;
+  GTlsDatabase  *uplink_tls_database;
 
   /* Owner thread */
   GMainContext  *owner_context;
@@ -116,6 +120,8 @@ struct _SyServer
   GSource       *shutdown_source;
   GHashTable    *peers;
   GHashTable    *idle;
+  SyUplink      *uplink;
+  char          *session;
   guint          ticks;
   guint          rate_refusals;
   gint64         rate_logged_at;
@@ -597,6 +603,13 @@ status_handler (SoupServer        *server,
   for (guint i = 0; i < self->protocols->len; i++)
     json_builder_add_string_value (builder, sy_subprotocol_get_name (g_ptr_array_index (self->protocols, i)));
   json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "instance");
+  json_builder_add_string_value (builder, self->session);
+  if (self->uplink != NULL)
+    {
+      json_builder_set_member_name (builder, "uplink");
+      json_builder_add_value (builder, sy_uplink_to_json (self->uplink));
+    }
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
@@ -1428,6 +1441,15 @@ server_thread (gpointer data)
 
       g_message ("listening on %s", uri);
 
+      /* A relay server's bench mirrors its upstream: the uplink makes it
+       * so before it starts. */
+      if (self->bench != NULL && self->uplink_url != NULL)
+        {
+          self->uplink = sy_uplink_new (self->bench, self->uplink_url, self->uplink_token, self->session);
+          sy_uplink_set_tls_database (self->uplink, self->uplink_tls_database);
+          sy_uplink_start (self->uplink);
+        }
+
       if (self->bench != NULL)
         sy_bench_start (self->bench);
 
@@ -1460,6 +1482,12 @@ server_thread (gpointer data)
 
   if (self->bench != NULL && self->start_error == NULL)
     sy_bench_stop (self->bench);
+
+  if (self->uplink != NULL)
+    {
+      sy_uplink_stop (self->uplink);
+      g_clear_object (&self->uplink);
+    }
 
   soup_server_disconnect (self->soup);
   g_signal_handlers_disconnect_by_data (self->soup, self);
@@ -1713,14 +1741,13 @@ sy_server_start (SyServer  *self,
   self->started = FALSE;
   self->n_upgrading = 0;
 
-  /* One session prefix per run: hellos tell a restart from a reconnect. */
-  {
-    g_autofree char *session = g_strdup_printf ("%08x%08x", g_random_int (), g_random_int ());
-
-    for (guint i = 0; i < self->protocols->len; i++)
-      if (SY_IS_JSON_PROTOCOL (g_ptr_array_index (self->protocols, i)))
-        sy_json_protocol_set_session (g_ptr_array_index (self->protocols, i), session);
-  }
+  /* One session prefix per run: hellos tell a restart from a reconnect,
+   * and relay servers tell instances apart by it. */
+  g_free (self->session);
+  self->session = g_strdup_printf ("%08x%08x", g_random_int (), g_random_int ());
+  for (guint i = 0; i < self->protocols->len; i++)
+    if (SY_IS_JSON_PROTOCOL (g_ptr_array_index (self->protocols, i)))
+      sy_json_protocol_set_session (g_ptr_array_index (self->protocols, i), self->session);
 
   self->thread = g_thread_new ("sy-server", server_thread, self);
 
@@ -1926,6 +1953,10 @@ sy_server_finalize (GObject *object)
   g_clear_pointer (&self->infos, g_hash_table_unref);
   g_clear_pointer (&self->events, g_ptr_array_unref);
   g_clear_pointer (&self->uri, g_free);
+  g_clear_pointer (&self->session, g_free);
+  g_clear_pointer (&self->uplink_url, g_free);
+  g_clear_pointer (&self->uplink_token, g_free);
+  g_clear_object (&self->uplink_tls_database);
   g_clear_error (&self->start_error);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
@@ -2253,6 +2284,62 @@ sy_server_get_bench (SyServer *self)
 {
   g_return_val_if_fail (SY_IS_SERVER (self), NULL);
   return self->bench;
+}
+
+/**
+ * sy_server_set_uplink:
+ * @self: a #SyServer
+ * @url: (nullable): the upstream Switchyard (see sy_uplink_parse_url()), or
+ *   %NULL for a bench of the server's own
+ * @token: (nullable): the token to present upstream; %NULL takes the one
+ *   in @url, if any
+ * @tls_database: (nullable): the certificates to trust for a wss://
+ *   upstream, or %NULL for the system's
+ * @error: a %SY_CLIENT_ERROR_BAD_URL error
+ *
+ * Makes the server a relay server: while it runs, its bench mirrors the
+ * upstream's hardware (see `SyUplink`). Only while stopped.
+ *
+ * Returns: whether @url names an upstream
+ */
+gboolean
+sy_server_set_uplink (SyServer      *self,
+                      const char    *url,
+                      const char    *token,
+                      GTlsDatabase  *tls_database,
+                      GError       **error)
+{
+  g_autofree char *ws_url = NULL;
+  g_autofree char *url_token = NULL;
+
+  g_return_val_if_fail (SY_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (!self->running, FALSE);
+  g_return_val_if_fail (tls_database == NULL || G_IS_TLS_DATABASE (tls_database), FALSE);
+
+  if (url != NULL && !sy_uplink_parse_url (url, &ws_url, &url_token, error))
+    return FALSE;
+
+  g_free (self->uplink_url);
+  self->uplink_url = g_steal_pointer (&ws_url);
+  g_free (self->uplink_token);
+  self->uplink_token = token != NULL && *token != '\0' ? g_strdup (token) : g_steal_pointer (&url_token);
+  g_set_object (&self->uplink_tls_database, tls_database);
+
+  return TRUE;
+}
+
+/**
+ * sy_server_get_uplink_url:
+ * @self: a #SyServer
+ *
+ * Returns: (nullable): the upstream's endpoint, without a token, or %NULL
+ */
+const char *
+sy_server_get_uplink_url (SyServer *self)
+{
+  g_return_val_if_fail (SY_IS_SERVER (self), NULL);
+
+  return self->uplink_url;
 }
 
 /**

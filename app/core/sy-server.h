@@ -42,6 +42,12 @@ guint       sy_server_get_n_connections     (SyServer       *self);
 void        sy_server_set_bench             (SyServer       *self,
                                              SyBench        *bench);
 SyBench    *sy_server_get_bench             (SyServer       *self);
+gboolean    sy_server_set_uplink            (SyServer       *self,
+                                             const char     *url,
+                                             const char     *token,
+                                             GTlsDatabase   *tls_database,
+                                             GError        **error);
+const char *sy_server_get_uplink_url        (SyServer       *self);
 void        sy_server_install_bench         (SyServer       *self,
                                              SyBench        *bench,
                                              SyAudit        *audit);
