@@ -2763,8 +2763,10 @@ sy_bench_mirror_reading (SyBench         *self,
  * @values: (array length=n): the values
  * @n: how many points
  *
- * Replaces the history of a sensor with the upstream's; points out of
- * order are dropped.
+ * Takes the upstream's history of a sensor: the points from the first
+ * given one on are replaced by the given ones, and the mirror's own newer
+ * points (recorded from readings since) are kept. Points out of order are
+ * dropped.
  */
 void
 sy_bench_mirror_history (SyBench      *self,
@@ -2781,11 +2783,30 @@ sy_bench_mirror_history (SyBench      *self,
   g_return_if_fail (n == 0 || (t_ms != NULL && values != NULL));
 
   history = &self->history[sensor];
-  history->head = 0;
-  history->len = 0;
+  if (n == 0)
+    return;
 
-  for (guint k = 0; k < n; k++)
-    history_push (history, t_ms[k], values[k]);
+  {
+    g_autoptr(GArray) newer_t = g_array_new (FALSE, FALSE, sizeof (gint64));
+    g_autoptr(GArray) newer_v = g_array_new (FALSE, FALSE, sizeof (double));
+
+    for (guint k = 0; k < history->len; k++)
+      {
+        guint slot = history_slot (history, k);
+
+        if (history->t[slot] > t_ms[n - 1])
+          {
+            g_array_append_val (newer_t, history->t[slot]);
+            g_array_append_val (newer_v, history->v[slot]);
+          }
+      }
+
+    history_drop_after (history, t_ms[0] - 1);
+    for (guint k = 0; k < n; k++)
+      history_push (history, t_ms[k], values[k]);
+    for (guint k = 0; k < newer_t->len; k++)
+      history_push (history, g_array_index (newer_t, gint64, k), g_array_index (newer_v, double, k));
+  }
 }
 
 /**

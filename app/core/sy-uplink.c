@@ -50,6 +50,11 @@
 #define STOP_DEADLINE_MS      1000
 #define SUBSCRIBE_RATE_HZ     100
 #define HISTORY_SECONDS       3600
+/* The mirror records a history point from the first reading of each
+ * second; the upstream's own point is the value at the whole second. Every
+ * few seconds the last seconds are fetched again to put the upstream's in. */
+#define HISTORY_REFRESH_S     5
+#define HISTORY_REFRESH_SPAN  (3 * HISTORY_REFRESH_S)
 
 struct _SyUplink
 {
@@ -66,6 +71,7 @@ struct _SyUplink
   GHashTable    *outstanding;
   GSource       *retry;
   GSource       *stale;
+  GSource       *refresh;
   char          *upstream_instance;
   GStrv          chain;
   char          *problem;
@@ -289,6 +295,7 @@ link_down (SyUplink      *self,
 
   drop_client (&self->sensor);
   drop_client (&self->relay);
+  clear_source (&self->refresh);
 
   if (state == SY_UPLINK_CONNECTING)
     delay = sy_client_backoff_delay (self->failures, BACKOFF_INITIAL_MS, BACKOFF_MAX_MS,
@@ -557,31 +564,50 @@ on_relay_message (SyUplink   *self,
 /* Sensors */
 
 static void
+request_history (SyUplink *self,
+                 guint     seconds)
+{
+  for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
+    {
+      g_autofree char *history = NULL;
+
+      history = g_strdup_printf ("{\"type\":\"history\",\"id\":\"uplink-%s\",\"sensor\":\"%s\",\"seconds\":%u}",
+                                 sy_bench_get_sensor_spec (i)->id, sy_bench_get_sensor_spec (i)->id,
+                                 seconds);
+      if (!sy_client_send_text (self->sensor, history, NULL))
+        return;
+    }
+}
+
+static gboolean
+refresh_cb (gpointer data)
+{
+  SyUplink *self = data;
+
+  if (self->sensor != NULL && sy_client_is_open (self->sensor))
+    request_history (self, HISTORY_REFRESH_SPAN);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
 on_sensors (SyUplink   *self,
             JsonObject *message)
 {
   gint64 tick_hz = get_int (message, "tick_hz", SY_BENCH_DEFAULT_TICK_HZ);
   g_autofree char *subscribe = NULL;
-  g_autoptr(GError) error = NULL;
 
   sy_bench_set_tick_hz (self->bench, (guint) CLAMP (tick_hz, SY_BENCH_MIN_TICK_HZ, SY_BENCH_MAX_TICK_HZ));
 
   /* Every reading the upstream makes (up to 100 a second), and the hour
    * of history behind them. */
   subscribe = g_strdup_printf ("{\"type\":\"subscribe\",\"id\":\"uplink\",\"rate_hz\":%d}", SUBSCRIBE_RATE_HZ);
-  if (!sy_client_send_text (self->sensor, subscribe, &error))
+  if (!sy_client_send_text (self->sensor, subscribe, NULL))
     return;
 
-  for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
-    {
-      g_autofree char *history = NULL;
-
-      history = g_strdup_printf ("{\"type\":\"history\",\"id\":\"uplink-%s\",\"sensor\":\"%s\",\"seconds\":%d}",
-                                 sy_bench_get_sensor_spec (i)->id, sy_bench_get_sensor_spec (i)->id,
-                                 HISTORY_SECONDS);
-      if (!sy_client_send_text (self->sensor, history, &error))
-        return;
-    }
+  request_history (self, HISTORY_SECONDS);
+  clear_source (&self->refresh);
+  self->refresh = add_timeout (HISTORY_REFRESH_S * 1000, refresh_cb, self, "[sy-uplink] history refresh");
 }
 
 static void
@@ -1041,6 +1067,7 @@ sy_uplink_stop (SyUplink *self)
   self->running = FALSE;
   clear_source (&self->retry);
   clear_source (&self->stale);
+  clear_source (&self->refresh);
 
   clients[0] = g_steal_pointer (&self->sensor);
   clients[1] = g_steal_pointer (&self->relay);

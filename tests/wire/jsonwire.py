@@ -28,9 +28,9 @@ JSON_PROTOCOLS = (SENSOR, RELAY, DISPLAY, LOG)
 SENSOR_IDS = ["temperature", "humidity", "pressure", "light", "voltage", "current"]
 RELAY_IDS = ["heater", "fan", "lamp", "pump", "cooler", "valve", "siren", "aux"]
 RELAY_FIELDS = {"id", "name", "on", "pending", "target", "stuck", "max_on_ms",
-                "safe_default", "changed", "interlock"}
+                "safe_default", "changed", "interlock", "available"}
 ERROR_CODES = {"bad-json", "bad-request", "unknown-type", "unknown-relay", "forbidden",
-               "interlock", "rate-limited", "too-long", "timeout"}
+               "interlock", "rate-limited", "too-long", "timeout", "unavailable"}
 
 
 def now_ms():
