@@ -352,6 +352,36 @@ class Outage(unittest.TestCase):
         self.assertFalse(relays_by_id(run(_snapshot(a2))["relays"])["lamp"]["on"])
 
 
+    def test_a_frozen_upstream_is_noticed_by_the_keepalive(self):
+        """SIGSTOP: the upstream's sockets stay open but nothing answers, as
+        on a dead network path. The uplink's pong deadline notices."""
+        a = start_bench_server(self)
+        b = start_bench_server(self, "--uplink", a.control_url)
+        wait_for(lambda: uplink_state(b) == "connected", 10, "the uplink connects")
+
+        async def go():
+            cr = await Client.connect(b, RELAY)
+            try:
+                t_freeze = time.monotonic()
+                a.send_signal(signal.SIGSTOP)
+                try:
+                    m = await cr.recv_until(lambda m: m.get("type") == "relay"
+                                            and m["relay"]["available"] is False, 10, "unavailable relays")
+                    t_gone = time.monotonic()
+                    self.assertEqual(m["reason"], "unavailable")
+                finally:
+                    a.send_signal(signal.SIGCONT)
+                t_thaw = time.monotonic()
+                await cr.recv_until(lambda m: m.get("type") == "relays"
+                                    and all(r["available"] for r in m["relays"]), 20, "the resync")
+                print("frozen upstream: relays unavailable after %.1f s (1 s pings, 2 s pong deadline); "
+                      "thawed: resynced after %.1f s"
+                      % (t_gone - t_freeze, time.monotonic() - t_thaw), file=sys.stderr)
+            finally:
+                await cr.close()
+        run(go(), timeout=60)
+
+
 class Loops(unittest.TestCase):
 
     def test_an_uplink_to_itself_is_refused(self):
