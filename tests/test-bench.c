@@ -1494,6 +1494,355 @@ test_persist_missing_and_unreadable (void)
   g_assert_finalize_object (bench);
 }
 
+/* Mirror mode: the test stands where the uplink would (the real uplink is
+ * tested end to end in tests/wire/test_uplink.py). */
+typedef struct
+{
+  guint          calls;
+  SyRelayCommand last;
+  char           name[64];
+  SyRelayDone    done;
+  gpointer       done_data;
+  gboolean       refuse;
+} Upstream;
+
+static gboolean
+upstream_forward (SyBench              *bench,
+                  const SyRelayCommand *command,
+                  SyRelayDone           done,
+                  gpointer              done_data,
+                  gpointer              user_data,
+                  GError              **error)
+{
+  Upstream *upstream = user_data;
+
+  upstream->calls++;
+  upstream->last = *command;
+  g_strlcpy (upstream->name, command->name ? command->name : "", sizeof upstream->name);
+  upstream->last.name = upstream->name;
+  upstream->done = done;
+  upstream->done_data = done_data;
+
+  if (upstream->refuse)
+    {
+      g_set_error_literal (error, SY_BENCH_ERROR, SY_BENCH_ERROR_FORBIDDEN, "view only");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+count_links (SyBench *bench,
+             guint   *count)
+{
+  (*count)++;
+}
+
+static void
+count_readings (SyBench         *bench,
+                const SyReading *reading,
+                guint           *count)
+{
+  (*count)++;
+}
+
+static SyRelayState
+remote_state (const char *name,
+              gboolean    on)
+{
+  SyRelayState state = { 0 };
+
+  state.name = name;
+  state.on = on;
+  state.target = on;
+  state.safe_default = -1;
+  state.changed_ms = 1234;
+  state.available = TRUE;
+
+  return state;
+}
+
+/* The bench's own state is kept aside while it mirrors and comes back. */
+static void
+test_mirror_enter_leave (void)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_state_dir (), "mirror-enter-leave", NULL);
+  g_autoptr(SyBench) bench = bench_new_at (71, dir, night_clock ());
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) t = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GArray) v = g_array_new (FALSE, FALSE, sizeof (double));
+  Upstream upstream = { 0 };
+  SyRelayState remote = remote_state ("Remote lamp", FALSE);
+  Recorder recorder;
+  guint links = 0;
+  Done done = { 0 };
+  double own_temperature;
+  guint own_points;
+
+  sy_bench_set_actuation_delay (bench, FAST_ACTUATION_MS);
+  sy_bench_start (bench);
+  g_assert_true (sy_bench_relay_set (bench, SY_RELAY_LAMP, TRUE, done_cb, &done, &error));
+  g_assert_no_error (error);
+  WAIT_UNTIL (done.calls == 1, 5000);
+  g_assert_true (sy_bench_relay_rename (bench, SY_RELAY_LAMP, "Desk lamp", &error));
+  sy_bench_step (bench, 5000);
+  sy_bench_stop (bench);
+  own_temperature = sy_bench_get_reading (bench)->values[SY_SENSOR_TEMPERATURE];
+  sy_bench_get_history (bench, SY_SENSOR_TEMPERATURE, 3600, t, v);
+  own_points = t->len;
+  g_assert_cmpuint (own_points, >, 0);
+  g_assert_true (sy_bench_get_relay (bench, SY_RELAY_LAMP)->available);
+  g_assert_false (sy_bench_is_mirror (bench));
+
+  record_relays (bench, &recorder);
+  g_signal_connect (bench, "link-changed", G_CALLBACK (count_links), &links);
+
+  /* Mirroring: nothing is available or fresh until the upstream says so. */
+  sy_bench_set_mirror (bench, upstream_forward, &upstream);
+  g_assert_true (sy_bench_is_mirror (bench));
+  for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
+    g_assert_false (sy_bench_get_relay (bench, i)->available);
+  for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
+    g_assert_true (sy_bench_get_reading (bench)->stale[i]);
+
+  sy_bench_mirror_relay (bench, SY_RELAY_LAMP, &remote, "resync");
+  g_assert_cmpstr (sy_bench_get_relay (bench, SY_RELAY_LAMP)->name, ==, "Remote lamp");
+  g_assert_false (sy_bench_get_relay (bench, SY_RELAY_LAMP)->on);
+  g_assert_true (sy_bench_get_relay (bench, SY_RELAY_LAMP)->available);
+  g_assert_nonnull (find_event (&recorder, SY_RELAY_LAMP, "resync"));
+
+  /* A mirror saves nothing: the state files keep the bench's own. */
+  sy_bench_start (bench);
+  spin (100);
+  sy_bench_stop (bench);
+
+  /* Back: the bench's own relays, names, readings and history. */
+  sy_bench_set_mirror (bench, NULL, NULL);
+  g_assert_false (sy_bench_is_mirror (bench));
+  g_assert_cmpstr (sy_bench_get_relay (bench, SY_RELAY_LAMP)->name, ==, "Desk lamp");
+  g_assert_true (sy_bench_get_relay (bench, SY_RELAY_LAMP)->on);
+  g_assert_true (sy_bench_get_relay (bench, SY_RELAY_LAMP)->available);
+  g_assert_cmpfloat (sy_bench_get_reading (bench)->values[SY_SENSOR_TEMPERATURE], ==, own_temperature);
+  g_array_set_size (t, 0);
+  g_array_set_size (v, 0);
+  sy_bench_get_history (bench, SY_SENSOR_TEMPERATURE, 3600, t, v);
+  g_assert_cmpuint (t->len, ==, own_points);
+  g_assert_nonnull (find_event (&recorder, SY_RELAY_LAMP, "load"));
+  g_assert_cmpuint (links, ==, 1);
+
+  {
+    g_autoptr(SyBench) reloaded = bench_new_at (71, dir, night_clock ());
+
+    g_assert_true (sy_bench_load (reloaded, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (sy_bench_get_relay (reloaded, SY_RELAY_LAMP)->name, ==, "Desk lamp");
+    g_assert_true (sy_bench_get_relay (reloaded, SY_RELAY_LAMP)->on);
+  }
+
+  done_clear (&done);
+}
+
+/* Commands go to the forward function, as they were given; refusals that
+ * need no upstream come at once. */
+static void
+test_mirror_commands (void)
+{
+  g_autoptr(SyBench) bench = bench_new_at (72, NULL, night_clock ());
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) answer = NULL;
+  Upstream upstream = { 0 };
+  SyRelayState remote = remote_state ("Siren", FALSE);
+  Done done = { 0 };
+
+  /* Not a mirror: there is nowhere to forward to. */
+  {
+    SyRelayCommand set = { SY_RELAY_COMMAND_SET, SY_RELAY_SIREN, TRUE, 0, NULL };
+
+    g_assert_false (sy_bench_mirror_forward (bench, &set, done_cb, &done, &error));
+    g_assert_error (error, SY_BENCH_ERROR, SY_BENCH_ERROR_INVALID);
+    g_clear_error (&error);
+  }
+
+  sy_bench_set_mirror (bench, upstream_forward, &upstream);
+  sy_bench_start (bench);
+
+  /* Unavailable: refused without asking upstream. */
+  g_assert_false (sy_bench_relay_set (bench, SY_RELAY_SIREN, TRUE, done_cb, &done, &error));
+  g_assert_error (error, SY_BENCH_ERROR, SY_BENCH_ERROR_UNAVAILABLE);
+  g_assert_nonnull (strstr (error->message, "not connected"));
+  g_clear_error (&error);
+  g_assert_cmpuint (upstream.calls, ==, 0);
+
+  sy_bench_mirror_relay (bench, SY_RELAY_SIREN, &remote, "resync");
+
+  g_assert_true (sy_bench_relay_set (bench, SY_RELAY_SIREN, TRUE, done_cb, &done, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (upstream.calls, ==, 1);
+  g_assert_cmpint (upstream.last.type, ==, SY_RELAY_COMMAND_SET);
+  g_assert_cmpuint (upstream.last.relay, ==, SY_RELAY_SIREN);
+  g_assert_true (upstream.last.on);
+  /* The mirror does not switch anything itself: it waits for the upstream. */
+  g_assert_false (sy_bench_get_relay (bench, SY_RELAY_SIREN)->pending);
+  g_assert_cmpuint (done.calls, ==, 0);
+  answer = g_error_new_literal (SY_BENCH_ERROR, SY_BENCH_ERROR_INTERLOCK, "upstream says no");
+  upstream.done (bench, SY_RELAY_SIREN, answer, upstream.done_data);
+  g_assert_cmpuint (done.calls, ==, 1);
+  g_assert_error (done.error, SY_BENCH_ERROR, SY_BENCH_ERROR_INTERLOCK);
+
+  g_assert_true (sy_bench_relay_toggle (bench, SY_RELAY_SIREN, NULL, NULL, &error));
+  g_assert_cmpint (upstream.last.type, ==, SY_RELAY_COMMAND_TOGGLE);
+  g_assert_true (sy_bench_relay_pulse (bench, SY_RELAY_SIREN, 250, NULL, NULL, &error));
+  g_assert_cmpint (upstream.last.type, ==, SY_RELAY_COMMAND_PULSE);
+  g_assert_cmpuint (upstream.last.ms, ==, 250);
+  /* A bad pulse is refused here, before it goes anywhere. */
+  g_assert_false (sy_bench_relay_pulse (bench, SY_RELAY_SIREN, 1, NULL, NULL, &error));
+  g_assert_error (error, SY_BENCH_ERROR, SY_BENCH_ERROR_INVALID);
+  g_clear_error (&error);
+  {
+    SyRelayCommand rename = { SY_RELAY_COMMAND_RENAME, SY_RELAY_SIREN, FALSE, 0, "Horn" };
+
+    g_assert_true (sy_bench_mirror_forward (bench, &rename, NULL, NULL, &error));
+    g_assert_cmpint (upstream.last.type, ==, SY_RELAY_COMMAND_RENAME);
+    g_assert_cmpstr (upstream.last.name, ==, "Horn");
+  }
+  g_assert_cmpuint (upstream.calls, ==, 4);
+
+  /* The forward function's own refusal comes back as it is. */
+  upstream.refuse = TRUE;
+  g_assert_false (sy_bench_relay_set (bench, SY_RELAY_SIREN, FALSE, NULL, NULL, &error));
+  g_assert_error (error, SY_BENCH_ERROR, SY_BENCH_ERROR_FORBIDDEN);
+  g_clear_error (&error);
+
+  /* Renaming in place and faults belong upstream. */
+  g_assert_false (sy_bench_relay_rename (bench, SY_RELAY_SIREN, "Horn", &error));
+  g_assert_error (error, SY_BENCH_ERROR, SY_BENCH_ERROR_FORBIDDEN);
+  g_clear_error (&error);
+  sy_bench_relay_set_stuck (bench, SY_RELAY_SIREN, TRUE);
+  g_assert_false (sy_bench_get_relay (bench, SY_RELAY_SIREN)->stuck);
+  sy_bench_relay_set_max_on (bench, SY_RELAY_SIREN, 5);
+  g_assert_cmpuint (sy_bench_get_relay (bench, SY_RELAY_SIREN)->max_on_ms, ==, 0);
+
+  sy_bench_stop (bench);
+  sy_bench_set_mirror (bench, NULL, NULL);
+  done_clear (&done);
+}
+
+/* A lost link makes the available relays unavailable, once each; the
+ * link-changed signal comes with every change of link or chain only. */
+static void
+test_mirror_link (void)
+{
+  g_autoptr(SyBench) bench = bench_new_at (73, NULL, night_clock ());
+  const char * const chain[] = { "b", "a", NULL };
+  Upstream upstream = { 0 };
+  SyRelayState remote = remote_state ("Fan", TRUE);
+  Recorder recorder;
+  guint links = 0;
+  guint unavailable = 0;
+
+  sy_bench_set_mirror (bench, upstream_forward, &upstream);
+  record_relays (bench, &recorder);
+  g_signal_connect (bench, "link-changed", G_CALLBACK (count_links), &links);
+
+  sy_bench_mirror_relay (bench, SY_RELAY_FAN, &remote, "resync");
+  sy_bench_mirror_set_link (bench, TRUE, chain);
+  g_assert_cmpuint (links, ==, 1);
+  g_assert_cmpstrv (sy_bench_get_chain (bench), chain);
+  sy_bench_mirror_set_link (bench, TRUE, chain);
+  g_assert_cmpuint (links, ==, 1);
+
+  recorder.n_events = 0;
+  sy_bench_mirror_set_link (bench, FALSE, NULL);
+  g_assert_cmpuint (links, ==, 2);
+  g_assert_cmpuint (g_strv_length ((char **) sy_bench_get_chain (bench)), ==, 0);
+  for (guint i = 0; i < recorder.n_events; i++)
+    if (g_str_equal (recorder.events[i].reason, "unavailable"))
+      unavailable++;
+  /* Only the fan was available. */
+  g_assert_cmpuint (unavailable, ==, 1);
+  g_assert_false (sy_bench_get_relay (bench, SY_RELAY_FAN)->available);
+  /* It keeps the last state the upstream confirmed. */
+  g_assert_true (sy_bench_get_relay (bench, SY_RELAY_FAN)->on);
+  for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
+    g_assert_true (sy_bench_get_reading (bench)->stale[i]);
+
+  sy_bench_set_mirror (bench, NULL, NULL);
+}
+
+/* Readings are taken as they come, with a history point per second; the
+ * upstream's history replaces the mirror's own points where it has some. */
+static void
+test_mirror_readings_and_history (void)
+{
+  g_autoptr(SyBench) bench = bench_new_at (74, NULL, night_clock ());
+  g_autoptr(GArray) t = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GArray) v = g_array_new (FALSE, FALSE, sizeof (double));
+  const gint64 base = night_clock ();
+  const gint64 upstream_t[] = { base - 2000, base - 1000, base };
+  const double upstream_v[] = { 1.0, 2.0, 3.0 };
+  Upstream upstream = { 0 };
+  SyReading reading = { 0 };
+  guint readings = 0;
+
+  sy_bench_set_mirror (bench, upstream_forward, &upstream);
+  g_signal_connect (bench, "reading", G_CALLBACK (count_readings), &readings);
+
+  /* Four readings over two seconds: one point per second. */
+  for (guint k = 0; k < 4; k++)
+    {
+      reading.seq = 100 + k;
+      reading.t_ms = base + 1000 + 500 * k;
+      for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
+        reading.values[i] = 10.0 + k;
+      reading.stale[SY_SENSOR_LIGHT] = TRUE;
+      sy_bench_mirror_reading (bench, &reading);
+    }
+  g_assert_cmpuint (readings, ==, 4);
+  g_assert_cmpuint (sy_bench_get_reading (bench)->seq, ==, 103);
+  g_assert_cmpint (sy_bench_get_reading (bench)->t_ms, ==, base + 2500);
+  sy_bench_get_history (bench, SY_SENSOR_TEMPERATURE, 3600, t, v);
+  g_assert_cmpuint (t->len, ==, 2);
+  g_assert_cmpint (g_array_index (t, gint64, 0), ==, base + 1000);
+  g_assert_cmpfloat (g_array_index (v, double, 0), ==, 10.0);
+  g_assert_cmpint (g_array_index (t, gint64, 1), ==, base + 2000);
+  g_assert_cmpfloat (g_array_index (v, double, 1), ==, 12.0);
+  /* A stale sensor records nothing. */
+  g_array_set_size (t, 0);
+  g_array_set_size (v, 0);
+  sy_bench_get_history (bench, SY_SENSOR_LIGHT, 3600, t, v);
+  g_assert_cmpuint (t->len, ==, 0);
+
+  /* The upstream's points up to `base`; the mirror's newer ones stay. */
+  sy_bench_mirror_history (bench, SY_SENSOR_TEMPERATURE, upstream_t, upstream_v, 3);
+  g_array_set_size (t, 0);
+  g_array_set_size (v, 0);
+  sy_bench_get_history (bench, SY_SENSOR_TEMPERATURE, 3600, t, v);
+  g_assert_cmpuint (t->len, ==, 5);
+  for (guint k = 0; k < 3; k++)
+    {
+      g_assert_cmpint (g_array_index (t, gint64, k), ==, upstream_t[k]);
+      g_assert_cmpfloat (g_array_index (v, double, k), ==, upstream_v[k]);
+    }
+  g_assert_cmpint (g_array_index (t, gint64, 3), ==, base + 1000);
+
+  /* A later answer replaces the overlap. */
+  {
+    const gint64 later_t[] = { base + 1000 };
+    const double later_v[] = { 42.0 };
+
+    sy_bench_mirror_history (bench, SY_SENSOR_TEMPERATURE, later_t, later_v, 1);
+    g_array_set_size (t, 0);
+    g_array_set_size (v, 0);
+    sy_bench_get_history (bench, SY_SENSOR_TEMPERATURE, 3600, t, v);
+    g_assert_cmpuint (t->len, ==, 5);
+    g_assert_cmpfloat (g_array_index (v, double, 3), ==, 42.0);
+    g_assert_cmpfloat (g_array_index (v, double, 4), ==, 12.0);
+  }
+
+  sy_bench_set_mirror (bench, NULL, NULL);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1529,6 +1878,10 @@ main (int   argc,
   g_test_add_func ("/core/bench/persist/interlock", test_persist_interlock);
   g_test_add_func ("/core/bench/persist/missing-and-unreadable",
                    test_persist_missing_and_unreadable);
+  g_test_add_func ("/core/bench/mirror/enter-leave", test_mirror_enter_leave);
+  g_test_add_func ("/core/bench/mirror/commands", test_mirror_commands);
+  g_test_add_func ("/core/bench/mirror/link", test_mirror_link);
+  g_test_add_func ("/core/bench/mirror/readings-and-history", test_mirror_readings_and_history);
 
   return g_test_run ();
 }
