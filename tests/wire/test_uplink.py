@@ -287,70 +287,91 @@ class ViewOnlyUplink(unittest.TestCase):
 class Outage(unittest.TestCase):
     """The upstream goes away and comes back on the same port."""
 
-    def test_relays_unavailable_while_the_upstream_is_gone_then_resync(self):
+    def test_killing_the_root_makes_b_and_c_unavailable_until_it_is_back(self):
+        """A ← B ← C; A is killed (SIGKILL: no close frames) and started
+        again on the same port and state; B and C keep running."""
         port = free_port()
         state_a = make_state_dir(self)
         a = start_bench_server(self, "--port", str(port), state_dir=state_a)
         b = start_bench_server(self, "--uplink", a.control_url)
-        wait_for(lambda: uplink_state(b) == "connected", 10, "the uplink connects")
+        c = start_bench_server(self, "--uplink", b.control_url)
+        for server in (b, c):
+            wait_for(lambda: uplink_state(server) == "connected", 10, "the uplink connects")
+        pids = (b.proc.pid, c.proc.pid)
 
         async def go():
-            cr = await Client.connect(b, RELAY)
-            cs = await Client.connect(b, SENSOR)
+            rb = await Client.connect(b, RELAY)
+            rc = await Client.connect(c, RELAY)
+            sc = await Client.connect(c, SENSOR)
             try:
-                ok = await cr.request({"type": "set", "id": "on", "relay": "lamp", "on": True})
+                ok = await rc.request({"type": "set", "id": "on", "relay": "lamp", "on": True})
                 self.assertEqual(ok["type"], "ack", ok)
 
-                t_stop = time.monotonic()
-                code, _ = await asyncio.to_thread(a.stop)
-                self.assertEqual(code, 0)
-                gone = set()
-                while gone != set(RELAY_IDS):
-                    m = await cr.recv_until(lambda m: m.get("type") == "relay"
-                                            and m["relay"]["available"] is False, 5, "unavailable relays")
-                    self.assertEqual(m["reason"], "unavailable")
-                    gone.add(m["relay"]["id"])
-                t_gone = time.monotonic()
-                # The relay keeps the last state the device confirmed.
-                self.assertTrue([m for m in cr.seen if m.get("type") == "relay"
-                                 and m["relay"]["id"] == "lamp"][-1]["relay"]["on"])
-                snap = await cr.recv_until(lambda m: m.get("type") == "relays", 5, "a resync snapshot")
+                t_kill = time.monotonic()
+                a.proc.kill()
+                a.proc.wait(5)
+                t_gone = {}
+                for name, client in (("B", rb), ("C", rc)):
+                    gone = set()
+                    while gone != set(RELAY_IDS):
+                        m = await client.recv_until(lambda m: m.get("type") == "relay"
+                                                    and m["relay"]["available"] is False, 5,
+                                                    "unavailable relays at " + name)
+                        self.assertEqual(m["reason"], "unavailable")
+                        gone.add(m["relay"]["id"])
+                    t_gone[name] = time.monotonic() - t_kill
+                    # The relay keeps the last state the device confirmed.
+                    self.assertTrue([m for m in client.seen if m.get("type") == "relay"
+                                     and m["relay"]["id"] == "lamp"][-1]["relay"]["on"])
+                snap = await rb.recv_until(lambda m: m.get("type") == "relays", 5, "B's resync snapshot")
                 self.assertFalse(any(r["available"] for r in snap["relays"]))
-                self.assertEqual(snap["chain"], [])
-                stale = await cs.recv_until(lambda m: m.get("type") == "reading"
-                                            and sorted(m["stale"]) == sorted(SENSOR_IDS), 5, "stale readings")
+                self.assertEqual(snap["chain"], [], "B has no upstream now")
+                snap = await rc.recv_until(lambda m: m.get("type") == "relays"
+                                           and not any(r["available"] for r in m["relays"]),
+                                           5, "C's snapshot")
+                self.assertEqual(len(snap["chain"]), 1, "C is still linked to B")
+                stale = await sc.recv_until(lambda m: m.get("type") == "reading"
+                                            and sorted(m["stale"]) == sorted(SENSOR_IDS), 5, "stale readings at C")
                 self.assertEqual(set(stale["values"]), set(SENSOR_IDS))
-                refused = await cr.request({"type": "set", "id": "while-gone", "relay": "fan", "on": True})
+                refused = await rc.request({"type": "set", "id": "while-gone", "relay": "fan", "on": True})
                 self.assertEqual((refused["type"], refused["code"]), ("error", "unavailable"), refused)
                 self.assertIn("not connected", refused["message"])
-                status = api(b, "/api/status")["uplink"]
-                self.assertEqual(status["state"], "connecting")
-                self.assertTrue(status["problem"])
+                self.assertEqual(uplink_state(b), "connecting")
+                self.assertTrue(api(b, "/api/status")["uplink"]["problem"])
+                self.assertEqual(uplink_state(c), "connected")
 
                 # Back on the same port and state: everything resyncs.
                 a2 = start_bench_server(self, "--port", str(port), state_dir=state_a)
                 t_back = time.monotonic()
-                snap = await cr.recv_until(lambda m: m.get("type") == "relays"
-                                           and all(r["available"] for r in m["relays"]), 20, "the resync")
-                t_resync = time.monotonic()
-                self.assertTrue(relays_by_id(snap["relays"])["lamp"]["on"], "A kept the lamp on")
-                self.assertFalse(relays_by_id(snap["relays"])["fan"]["on"], "the refused command did nothing")
-                self.assertEqual(len(snap["chain"]), 1)
-                fresh = await cs.recv_until(lambda m: m.get("type") == "reading" and not m["stale"],
-                                            10, "fresh readings")
+                t_resync = {}
+                for name, client in (("B", rb), ("C", rc)):
+                    snap = await client.recv_until(lambda m: m.get("type") == "relays"
+                                                   and all(r["available"] for r in m["relays"]),
+                                                   20, "the resync at " + name)
+                    t_resync[name] = time.monotonic() - t_back
+                    self.assertTrue(relays_by_id(snap["relays"])["lamp"]["on"], "A kept the lamp on")
+                    self.assertFalse(relays_by_id(snap["relays"])["fan"]["on"],
+                                     "the refused command did nothing")
+                self.assertEqual(len(snap["chain"]), 2)
+                fresh = await sc.recv_until(lambda m: m.get("type") == "reading" and not m["stale"],
+                                            10, "fresh readings at C")
                 self.assertLess(abs(fresh["t"] - time.time() * 1000.0), 2000.0)
-                again = await cr.request({"type": "set", "id": "after", "relay": "lamp", "on": False})
+                again = await rc.request({"type": "set", "id": "after", "relay": "lamp", "on": False})
                 self.assertEqual(again["type"], "ack", again)
-                print("upstream stopped: relays unavailable downstream after %.0f ms; "
-                      "upstream back: resynced after %.0f ms"
-                      % ((t_gone - t_stop) * 1000.0, (t_resync - t_back) * 1000.0), file=sys.stderr)
+                print("A killed: relays unavailable at B after %.0f ms, at C after %.0f ms; "
+                      "A back: resynced at B after %.0f ms, at C after %.0f ms"
+                      % (t_gone["B"] * 1000, t_gone["C"] * 1000, t_resync["B"] * 1000,
+                         t_resync["C"] * 1000), file=sys.stderr)
                 return a2
             finally:
-                await cr.close()
-                await cs.close()
+                for client in (rb, rc, sc):
+                    await client.close()
         a2 = run(go(), timeout=90)
         self.assertFalse(relays_by_id(run(_snapshot(a2))["relays"])["lamp"]["on"])
-
+        # B and C were never restarted.
+        self.assertEqual((b.proc.pid, c.proc.pid), pids)
+        self.assertIsNone(b.proc.poll())
+        self.assertIsNone(c.proc.poll())
 
     def test_a_frozen_upstream_is_noticed_by_the_keepalive(self):
         """SIGSTOP: the upstream's sockets stay open but nothing answers, as
