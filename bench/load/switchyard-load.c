@@ -737,48 +737,22 @@ conn_read (Conn *conn)
     }
 }
 
-static void
-throughput_send (Conn       *conn,
-                 const char *payload,
-                 gsize       size)
-{
-  gint64 now = now_ns ();
-
-  append_frame (conn->out, 0x1, payload, size);
-  g_array_append_val (conn->sent_ns, now);
-}
+/* Runs the connections until @t_end, handing every data frame to
+ * @on_frame with its receipt time; pings are answered. */
+typedef void (*FrameFunc) (Conn        *conn,
+                           const Frame *frame,
+                           gint64       now,
+                           gpointer     data);
 
 static void
-run_throughput (const Options *options)
+event_loop (Conn      **conns,
+            int         n_conns,
+            int         epoll_fd,
+            gint64      t_end,
+            FrameFunc   on_frame,
+            gpointer    data)
 {
-  g_autoptr(GString) json = json_begin (options);
-  g_autofree char *payload = g_malloc (options->size);
-  g_autofree Conn **conns = g_new0 (Conn *, options->connections);
   struct epoll_event events[256];
-  Samples samples;
-  gint64 t_start, t_measure, t_end;
-  guint64 measured = 0;
-  guint64 min_per_conn = G_MAXUINT64, max_per_conn = 0;
-  gint64 worst_gap = 0;
-  int epoll_fd;
-
-  memset (payload, 'x', options->size);
-  samples_init (&samples);
-  for (int i = 0; i < options->connections; i++)
-    conns[i] = conn_new (options);
-  epoll_fd = epoll_add_all (conns, options->connections);
-
-  t_start = now_ns ();
-  t_measure = t_start + (gint64) (WARMUP_S * 1e9);
-  t_end = t_measure + (gint64) (options->duration * 1e9);
-
-  for (int i = 0; i < options->connections; i++)
-    {
-      for (int k = 0; k < options->inflight; k++)
-        throughput_send (conns[i], payload, options->size);
-      conns[i]->last_receipt_ns = t_measure;
-      conn_flush (conns[i], epoll_fd);
-    }
 
   while (now_ns () < t_end)
     {
@@ -801,46 +775,107 @@ run_throughput (const Options *options)
 
           while (take_frame (conn->in, &consumed, &frame))
             {
-              gint64 now = now_ns ();
-              gint64 sent;
-
               if (frame.opcode == 0x9)
-                {
-                  append_frame (conn->out, 0xA, frame.payload, frame.len);
-                  continue;
-                }
-              if (frame.opcode == 0x8)
+                append_frame (conn->out, 0xA, frame.payload, frame.len);
+              else if (frame.opcode == 0x8)
                 die ("the server closed a connection");
-              if (frame.opcode != 0x1 && frame.opcode != 0x2)
-                continue;
-
-              sent = g_array_index (conn->sent_ns, gint64, conn->sent_head++);
-              if (now >= t_measure && sent >= t_measure)
-                {
-                  samples_add (&samples, now, now - sent);
-                  conn->received++;
-                  measured++;
-                  worst_gap = MAX (worst_gap, now - conn->last_receipt_ns);
-                }
-              conn->last_receipt_ns = MAX (conn->last_receipt_ns, now);
-              if (now < t_end)
-                throughput_send (conn, payload, options->size);
+              else if (frame.opcode == 0x1 || frame.opcode == 0x2)
+                on_frame (conn, &frame, now_ns (), data);
             }
           compact (conn->in, consumed);
-          if (conn->sent_head > 4096)
-            {
-              g_array_remove_range (conn->sent_ns, 0, conn->sent_head);
-              conn->sent_head = 0;
-            }
           conn_flush (conn, epoll_fd);
         }
     }
+
+  for (int i = 0; i < n_conns; i++)
+    close (conns[i]->fd);
+}
+
+typedef struct
+{
+  const char *payload;
+  gsize       size;
+  gint64      t_measure;
+  gint64      t_end;
+  Samples     samples;
+  guint64     measured;
+  gint64      worst_gap;
+} Throughput;
+
+static void
+throughput_send (Conn       *conn,
+                 const char *payload,
+                 gsize       size)
+{
+  gint64 now = now_ns ();
+
+  append_frame (conn->out, 0x1, payload, size);
+  g_array_append_val (conn->sent_ns, now);
+}
+
+/* An echo came back: measure it and send the next one. */
+static void
+throughput_frame (Conn        *conn,
+                  const Frame *frame,
+                  gint64       now,
+                  gpointer     data)
+{
+  Throughput *run = data;
+  gint64 sent = g_array_index (conn->sent_ns, gint64, conn->sent_head++);
+
+  if (now >= run->t_measure && sent >= run->t_measure)
+    {
+      samples_add (&run->samples, now, now - sent);
+      conn->received++;
+      run->measured++;
+      run->worst_gap = MAX (run->worst_gap, now - conn->last_receipt_ns);
+    }
+  conn->last_receipt_ns = MAX (conn->last_receipt_ns, now);
+  if (now < run->t_end)
+    throughput_send (conn, run->payload, run->size);
+
+  if (conn->sent_head > 4096)
+    {
+      g_array_remove_range (conn->sent_ns, 0, conn->sent_head);
+      conn->sent_head = 0;
+    }
+}
+
+static void
+run_throughput (const Options *options)
+{
+  g_autoptr(GString) json = json_begin (options);
+  g_autofree char *payload = g_malloc (options->size);
+  g_autofree Conn **conns = g_new0 (Conn *, options->connections);
+  Throughput run = { 0 };
+  guint64 min_per_conn = G_MAXUINT64, max_per_conn = 0;
+  int epoll_fd;
+
+  memset (payload, 'x', options->size);
+  run.payload = payload;
+  run.size = (gsize) options->size;
+  samples_init (&run.samples);
+  for (int i = 0; i < options->connections; i++)
+    conns[i] = conn_new (options);
+  epoll_fd = epoll_add_all (conns, options->connections);
+
+  run.t_measure = now_ns () + (gint64) (WARMUP_S * 1e9);
+  run.t_end = run.t_measure + (gint64) (options->duration * 1e9);
+
+  for (int i = 0; i < options->connections; i++)
+    {
+      for (int k = 0; k < options->inflight; k++)
+        throughput_send (conns[i], payload, options->size);
+      conns[i]->last_receipt_ns = run.t_measure;
+      conn_flush (conns[i], epoll_fd);
+    }
+
+  event_loop (conns, options->connections, epoll_fd, run.t_end, throughput_frame, &run);
 
   for (int i = 0; i < options->connections; i++)
     {
       min_per_conn = MIN (min_per_conn, conns[i]->received);
       max_per_conn = MAX (max_per_conn, conns[i]->received);
-      close (conns[i]->fd);
     }
 
   g_string_append_printf (json, "\"connections\":%d,\"inflight\":%d,\"size\":%d,\"duration_s\":%.3f,"
@@ -848,11 +883,42 @@ run_throughput (const Options *options)
                           "\"per_connection_min\":%" G_GUINT64_FORMAT ",\"per_connection_max\":%" G_GUINT64_FORMAT ","
                           "\"worst_gap_ms\":%.2f,",
                           options->connections, options->inflight, options->size, options->duration,
-                          measured, measured / options->duration, min_per_conn, max_per_conn,
-                          (double) worst_gap / 1e6);
-  print_samples (json, &samples, t_measure);
+                          run.measured, run.measured / options->duration, min_per_conn, max_per_conn,
+                          (double) run.worst_gap / 1e6);
+  print_samples (json, &run.samples, run.t_measure);
   g_string_append (json, "\"errors\":0");
   emit (options, json);
+}
+
+typedef struct
+{
+  gint64   t_measure;
+  Samples  samples;
+  guint64  deliveries;
+  guint64  skipped;
+} Fanout;
+
+/* A sensor message: a reading's delay from its source time. */
+static void
+fanout_frame (Conn        *conn,
+              const Frame *frame,
+              gint64       now,
+              gpointer     data)
+{
+  Fanout *run = data;
+  g_autofree char *text = NULL;
+  const char *t;
+
+  if (frame->opcode != 0x1 || now < run->t_measure)
+    return;
+
+  text = g_strndup (frame->payload, frame->len);
+  if (strstr (text, "\"type\":\"reading\"") == NULL || (t = strstr (text, "\"t\":")) == NULL)
+    return;
+  if (strstr (text, "\"skipped\":") != NULL)
+    run->skipped++;
+  run->deliveries++;
+  samples_add (&run->samples, now, (gint64) ((now_epoch_ms () - g_ascii_strtod (t + 4, NULL)) * 1e6));
 }
 
 /* Scenario: the sensor stream to many clients; the delay is the receipt
@@ -863,13 +929,10 @@ run_fanout (const Options *options)
   g_autoptr(GString) json = json_begin (options);
   g_autofree Conn **conns = g_new0 (Conn *, options->connections);
   g_autofree char *subscribe = NULL;
-  struct epoll_event events[256];
-  Samples samples;
-  gint64 t_start, t_measure, t_end;
-  guint64 deliveries = 0, skipped = 0;
+  Fanout run = { 0 };
   int epoll_fd;
 
-  samples_init (&samples);
+  samples_init (&run.samples);
   subscribe = g_strdup_printf ("{\"type\":\"subscribe\",\"id\":1,\"rate_hz\":%g}", options->rate_hz);
   for (int i = 0; i < options->connections; i++)
     {
@@ -880,65 +943,16 @@ run_fanout (const Options *options)
     }
   epoll_fd = epoll_add_all (conns, options->connections);
 
-  t_start = now_ns ();
-  t_measure = t_start + (gint64) (WARMUP_S * 1e9);
-  t_end = t_measure + (gint64) (options->duration * 1e9);
-
-  while (now_ns () < t_end)
-    {
-      int n = epoll_wait (epoll_fd, events, G_N_ELEMENTS (events), 100);
-
-      for (int e = 0; e < n; e++)
-        {
-          Conn *conn = events[e].data.ptr;
-          gsize consumed = 0;
-          Frame frame;
-
-          if (events[e].events & EPOLLOUT)
-            {
-              struct epoll_event event = { EPOLLIN, { .ptr = conn } };
-
-              epoll_ctl (epoll_fd, EPOLL_CTL_MOD, conn->fd, &event);
-            }
-          if (!conn_read (conn))
-            die ("a connection was closed");
-
-          while (take_frame (conn->in, &consumed, &frame))
-            {
-              gint64 now = now_ns ();
-              const char *t;
-              g_autofree char *text = NULL;
-
-              if (frame.opcode == 0x9)
-                {
-                  append_frame (conn->out, 0xA, frame.payload, frame.len);
-                  continue;
-                }
-              if (frame.opcode != 0x1 || now < t_measure)
-                continue;
-
-              text = g_strndup (frame.payload, frame.len);
-              if (strstr (text, "\"type\":\"reading\"") == NULL || (t = strstr (text, "\"t\":")) == NULL)
-                continue;
-              if (strstr (text, "\"skipped\":") != NULL)
-                skipped++;
-              deliveries++;
-              samples_add (&samples, now, (gint64) ((now_epoch_ms () - g_ascii_strtod (t + 4, NULL)) * 1e6));
-            }
-          compact (conn->in, consumed);
-          conn_flush (conn, epoll_fd);
-        }
-    }
-
-  for (int i = 0; i < options->connections; i++)
-    close (conns[i]->fd);
+  run.t_measure = now_ns () + (gint64) (WARMUP_S * 1e9);
+  event_loop (conns, options->connections, epoll_fd,
+              run.t_measure + (gint64) (options->duration * 1e9), fanout_frame, &run);
 
   g_string_append_printf (json, "\"connections\":%d,\"rate_hz\":%g,\"duration_s\":%.3f,"
                           "\"deliveries\":%" G_GUINT64_FORMAT ",\"deliveries_per_s\":%.1f,"
                           "\"with_skipped\":%" G_GUINT64_FORMAT ",",
                           options->connections, options->rate_hz, options->duration,
-                          deliveries, deliveries / options->duration, skipped);
-  print_samples (json, &samples, t_measure);
+                          run.deliveries, run.deliveries / options->duration, run.skipped);
+  print_samples (json, &run.samples, run.t_measure);
   g_string_append (json, "\"errors\":0");
   emit (options, json);
 }
