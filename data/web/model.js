@@ -210,15 +210,108 @@ export function downState (downForMs, browserOnline, offlineAfterMs = 30000) {
   return 'reconnecting';
 }
 
-// The relay a page shows: the device's confirmed state, and whether anything
-// (this page's own command or the device) is still in flight.
+// The relay a page shows: the device's confirmed state, whether anything
+// (this page's own command or the device) is still in flight, and whether it
+// can be commanded at all. A relay without `available` (a server from before
+// relay servers) is available: only a mirror's relays ever say false.
 export function relayView (relay, inflight) {
   return {
     on: !!relay.on,
     pending: !!relay.pending || !!inflight,
     target: relay.pending ? !!relay.target : !!relay.on,
     stuck: !!relay.stuck,
+    available: relay.available !== false,
   };
+}
+
+// The relays as the server last described them. Every `relays` snapshot is a
+// full resync (a relay server sends one whenever its upstream comes or
+// goes): relays it does not list are gone, and so are their refusals. A
+// refusal for being unavailable lasts only while the relay is.
+export class RelayBoard {
+  constructor () {
+    this.relays = new Map();   // id → relay object as the server sent it
+    this.ids = [];             // in the server's order
+    this.chain = [];           // the instances the relays are mirrored from
+    this.refusals = new Map(); // id → { code, message } of the last refusal
+  }
+
+  // Takes a `relays` snapshot. True when the set or order of relays changed,
+  // so the cards must be rebuilt rather than updated.
+  snapshot (message) {
+    const list = Array.isArray(message.relays)
+      ? message.relays.filter(r => r && typeof r.id === 'string') : [];
+    const ids = list.map(r => r.id);
+    const changed = ids.length !== this.ids.length || ids.some((id, i) => id !== this.ids[i]);
+    this.relays = new Map(list.map(r => [r.id, r]));
+    this.ids = ids;
+    this.chain = Array.isArray(message.chain) ? message.chain.filter(c => typeof c === 'string') : [];
+    for (const id of [...this.refusals.keys()])
+      this.settle(id);
+    return changed;
+  }
+
+  // Takes one relay's new state (a broadcast or an ack). True when the relay
+  // is new, so its card must be built.
+  update (relay) {
+    if (!relay || typeof relay.id !== 'string')
+      return false;
+    const added = !this.relays.has(relay.id);
+    if (added)
+      this.ids.push(relay.id);
+    this.relays.set(relay.id, relay);
+    this.settle(relay.id);
+    return added;
+  }
+
+  get (id) {
+    return this.relays.get(id);
+  }
+
+  has (id) {
+    return this.relays.has(id);
+  }
+
+  available (id) {
+    const relay = this.relays.get(id);
+    return !!relay && relay.available !== false;
+  }
+
+  // These relays are another Switchyard's: the snapshot names the instances
+  // they come from, or (while the link to them is down and the chain is not
+  // known) some relay is unavailable, which only a mirror's relay can be.
+  get mirrored () {
+    if (this.chain.length > 0)
+      return true;
+    for (const relay of this.relays.values()) {
+      if (relay.available === false)
+        return true;
+    }
+    return false;
+  }
+
+  refuse (id, code, message) {
+    this.refusals.set(id, { code, message });
+  }
+
+  forget (id) {
+    this.refusals.delete(id);
+  }
+
+  refusal (id) {
+    const entry = this.refusals.get(id);
+    return entry ? entry.message : '';
+  }
+
+  // Drops a refusal that no longer holds: its relay is gone, or it was
+  // refused for being unavailable and is available again.
+  settle (id) {
+    const entry = this.refusals.get(id);
+    if (!entry)
+      return;
+    if (!this.relays.has(id) || (entry.code === 'unavailable' && this.available(id)))
+      this.refusals.delete(id);
+  }
 }
 
 // The state a click on a relay's switch asks for: the opposite of where the

@@ -3,7 +3,7 @@
 // frame. The stable hooks tests rely on are listed in docs/control-page.md.
 
 import {
-  Backoff, Trend, clickTarget, decimalsFor, downState, formatValue, fraction, median,
+  Backoff, RelayBoard, Trend, clickTarget, decimalsFor, downState, formatValue, fraction, median,
   relayView,
 } from './model.js';
 import { pickLanguage, translator } from './i18n.js';
@@ -45,10 +45,8 @@ const state = {
   sensors: new Map(),   // id → { info, value, stale, t, trend, decimals }
   sensorIds: [],
   tickHz: 0,
-  relays: new Map(),    // id → relay object as the server sent it
-  relayIds: [],
+  board: new RelayBoard(), // the relays, the chain they come from, refusals
   inflight: new Map(),  // relay id → command id of this page's command
-  messages: new Map(),  // relay id → the server's message for the last refusal
   notes: [],
   rttSamples: [],
   rttMs: null,
@@ -294,16 +292,23 @@ function renderSensors (now) {
 }
 
 function relayName (id) {
-  const relay = state.relays.get(id);
+  const relay = state.board.get(id);
   return relay && relay.name ? relay.name : id;
 }
+
+// Each card's nodes, found once when it is built rather than on every frame.
+let relayNodes = new Map();
+// Whether every relay was available at the last frame (null before any).
+let drawnAllAvailable = null;
 
 function buildRelays () {
   const list = $('relays');
   list.replaceChildren();
-  for (const id of state.relayIds) {
+  relayNodes = new Map();
+  for (const id of state.board.ids) {
     const nameId = `relay-${id}-name`;
     const detailId = `relay-${id}-detail`;
+    const unavailableId = `relay-${id}-unavailable`;
     const messageId = `relay-${id}-message`;
     const knob = svg('svg', { class: 'switch-art', viewBox: '0 0 52 30', 'aria-hidden': 'true' },
       svg('rect', { class: 'switch-track', x: '1', y: '1', width: '50', height: '28', rx: '14' }),
@@ -311,7 +316,8 @@ function buildRelays () {
     const button = el('button', {
       type: 'button', class: 'relay-switch', role: 'switch', 'data-relay': id,
       'aria-checked': 'false', 'data-on': 'false', 'data-pending': 'false',
-      'aria-labelledby': nameId, 'aria-describedby': `${detailId} ${messageId}`, disabled: '',
+      'data-available': 'true', 'aria-labelledby': nameId,
+      'aria-describedby': `${detailId} ${unavailableId} ${messageId}`, disabled: '',
     }, knob);
     button.addEventListener('click', () => commandRelay(id));
 
@@ -319,14 +325,25 @@ function buildRelays () {
       tr('relay.pulse'));
     pulse.addEventListener('click', () => pulseRelay(id));
 
-    const card = el('li', { class: 'card relay', 'data-relay-card': id },
+    const card = el('li', { class: 'card relay', 'data-relay-card': id, 'data-available': 'true' },
       el('div', { class: 'relay-head' },
         el('h3', { id: nameId, class: 'relay-name' }, relayName(id)),
         button),
       el('p', { id: detailId, class: 'relay-state' }),
       el('p', { class: 'relay-notes dim' }),
+      el('p', { id: unavailableId, class: 'relay-unavailable', 'data-relay-unavailable': id, hidden: '' }),
       el('p', { id: messageId, class: 'error', 'data-relay-message': id }),
       el('div', { class: 'relay-foot' }, pulse));
+    relayNodes.set(id, {
+      card,
+      button,
+      pulse,
+      name: card.querySelector('.relay-name'),
+      detail: card.querySelector('.relay-state'),
+      notes: card.querySelector('.relay-notes'),
+      unavailable: card.querySelector('.relay-unavailable'),
+      message: card.querySelector('.error'),
+    });
     list.append(card);
   }
   dirty.relays = true;
@@ -334,24 +351,34 @@ function buildRelays () {
 
 function renderRelays () {
   const enabled = controlsEnabled();
-  for (const id of state.relayIds) {
-    const relay = state.relays.get(id);
-    const card = document.querySelector(`[data-relay-card="${id}"]`);
-    if (!relay || !card)
+  const board = state.board;
+  let allAvailable = true;
+  for (const id of board.ids) {
+    const relay = board.get(id);
+    const nodes = relayNodes.get(id);
+    if (!relay || !nodes)
       continue;
+    const { card, button, pulse } = nodes;
     const view = relayView(relay, state.inflight.has(id));
-    const button = card.querySelector('.relay-switch');
+    allAvailable = allAvailable && view.available;
     setAttr(button, 'data-on', String(view.on));
     setAttr(button, 'aria-checked', String(view.on));
     setAttr(button, 'data-pending', String(view.pending));
     setAttr(button, 'data-target', String(view.target));
     setAttr(button, 'aria-busy', view.pending ? 'true' : null);
-    button.disabled = !enabled;
-    card.querySelector('.pulse').disabled = !enabled;
-    card.querySelector('.pulse').setAttribute('aria-label', tr('relay.pulse-label', { name: relayName(id) }));
+    setAttr(button, 'data-available', String(view.available));
+    setAttr(card, 'data-available', String(view.available));
+    // An unavailable relay belongs to a Switchyard this one cannot reach:
+    // nothing sent to it would arrive.
+    button.disabled = !enabled || !view.available;
+    pulse.disabled = !enabled || !view.available;
+    setAttr(pulse, 'aria-label', tr('relay.pulse-label', { name: relayName(id) }));
     setAttr(card, 'data-stuck', String(view.stuck));
+    if (nodes.unavailable.hidden !== view.available)
+      nodes.unavailable.hidden = view.available;
+    setText(nodes.unavailable, view.available ? '' : tr('relay.unavailable'));
 
-    setText(card.querySelector('.relay-name'), relayName(id));
+    setText(nodes.name, relayName(id));
     let detail;
     if (view.stuck)
       detail = tr('relay.stuck');
@@ -359,15 +386,30 @@ function renderRelays () {
       detail = tr(view.target ? 'relay.switching-on' : 'relay.switching-off');
     else
       detail = tr(view.on ? 'relay.on' : 'relay.off');
-    setText(card.querySelector('.relay-state'), detail);
+    setText(nodes.detail, detail);
 
     const notes = [];
     if (relay.interlock)
       notes.push(tr('relay.interlock', { name: relayName(relay.interlock) }));
     if (relay.max_on_ms > 0)
       notes.push(tr('relay.max-on', { duration: formatDuration(relay.max_on_ms) }));
-    setText(card.querySelector('.relay-notes'), notes.join(' · '));
-    setText(card.querySelector('[data-relay-message]'), state.messages.get(id) || '');
+    setText(nodes.notes, notes.join(' · '));
+    setText(nodes.message, board.refusal(id));
+  }
+
+  const mirror = $('mirror');
+  const mirrored = board.mirrored;
+  if (mirror.hidden === mirrored)
+    mirror.hidden = !mirrored;
+  setAttr(mirror, 'data-chain', mirrored ? board.chain.join(' ') : null);
+
+  // Said once when the relays go, and once when they are back.
+  if (board.ids.length > 0 && allAvailable !== drawnAllAvailable) {
+    if (!allAvailable)
+      announce(tr('announce.unavailable'));
+    else if (drawnAllAvailable === false)
+      announce(tr('announce.available'));
+    drawnAllAvailable = allAvailable;
   }
 }
 
@@ -744,28 +786,18 @@ function receiveSensor (message) {
 
 function receiveRelay (message) {
   switch (message.type) {
-  case 'relays': {
-    const ids = message.relays.map(r => r.id);
-    const same = ids.join() === state.relayIds.join();
-    state.relays = new Map(message.relays.map(r => [r.id, r]));
-    state.relayIds = ids;
-    if (!same)
+  case 'relays':
+    // A full resync, whether the first or one of a relay server's when its
+    // upstream comes or goes.
+    if (state.board.snapshot(message))
       invalidate('relaySet');
     invalidate('relays');
     markReady('relay');
     break;
-  }
   case 'relay':
-    if (!state.relays.has(message.relay.id)) {
-      state.relayIds.push(message.relay.id);
-      invalidate('relaySet');
-    }
-    state.relays.set(message.relay.id, message.relay);
-    invalidate('relays');
-    break;
   case 'ack':
-    if (message.relay)
-      state.relays.set(message.relay.id, message.relay);
+    if (message.relay && state.board.update(message.relay))
+      invalidate('relaySet');
     invalidate('relays');
     break;
   }
@@ -792,24 +824,25 @@ function receiveDisplay (message) {
 // ---------------------------------------------------------------------------
 
 async function runRelayCommand (id, message) {
-  if (!controlsEnabled() || state.inflight.has(id))
+  if (!controlsEnabled() || !state.board.available(id) || state.inflight.has(id))
     return;
   const commandId = `p${nextCommandId++}`;
   state.inflight.set(id, commandId);
-  state.messages.delete(id);
+  state.board.forget(id);
   invalidate('relays');
   const answer = await command('relay', { ...message, id: commandId, relay: id });
   if (state.inflight.get(id) === commandId)
     state.inflight.delete(id);
   if (answer.type === 'error' && answer.code !== 'disconnected') {
-    state.messages.set(id, answer.message);
+    // Every refusal shows the server's own words, "unavailable" included.
+    state.board.refuse(id, answer.code, answer.message);
     announce(tr('announce.refused', { relay: relayName(id), message: answer.message }));
   }
   invalidate('relays');
 }
 
 function commandRelay (id) {
-  const relay = state.relays.get(id);
+  const relay = state.board.get(id);
   if (relay)
     runRelayCommand(id, { type: 'set', on: clickTarget(relay) });
 }
@@ -845,12 +878,15 @@ async function postNote (event) {
 window.switchyard = Object.freeze({
   state () {
     const relays = {};
-    for (const [id, relay] of state.relays)
-      relays[id] = { on: !!relay.on, pending: !!relay.pending, target: !!relay.target };
+    for (const [id, relay] of state.board.relays) {
+      relays[id] = { on: !!relay.on, pending: !!relay.pending, target: !!relay.target,
+                     available: relay.available !== false };
+    }
     const sensors = {};
     for (const [id, sensor] of state.sensors)
       sensors[id] = { value: sensor.value, stale: sensor.stale, points: sensor.trend.length };
-    return { link: state.link, role: state.role, session: state.session, relays, sensors,
+    return { link: state.link, role: state.role, session: state.session, relays,
+             mirrored: state.board.mirrored, chain: state.board.chain.slice(), sensors,
              rttMs: state.rttMs, language: lang };
   },
   command (protocol, message) {

@@ -160,11 +160,16 @@ export function freePort() {
  * One `switchyard --headless` process on a fixed port and state directory;
  * stop() and start() again keep both, so the printed tokens stay valid (the
  * signing secret lives in the state directory).
+ *
+ * With `uplink` (another Server, or an upstream's control-url) it is a relay
+ * server: `--uplink` mirrors the upstream's hardware. It prints its links
+ * before the uplink is up; waitForUplink() waits for that.
  */
 export class Server {
-  constructor({ bin = SWITCHYARD_BIN, args = [], stateDir = null, port = null } = {}) {
+  constructor({ bin = SWITCHYARD_BIN, args = [], stateDir = null, port = null, uplink = null } = {}) {
     this.bin = bin;
     this.args = args;
+    this.uplink = uplink;
     this.ownStateDir = !stateDir;
     this.stateDir = stateDir || makeTempDir('sy-browser-state-');
     this.port = port;
@@ -205,6 +210,12 @@ export class Server {
 
   _spawn(timeout) {
     const args = ['--headless', '--port', String(this.port), '--state-dir', this.stateDir, ...this.args];
+    if (this.uplink) {
+      const url = typeof this.uplink === 'string' ? this.uplink : this.uplink.controlUrl;
+      if (!url)
+        throw new Error('the uplink server has printed no control-url: start it first');
+      args.push('--uplink', url);
+    }
     const proc = spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.runs += 1;
     const run = this.runs;
@@ -715,4 +726,37 @@ export async function relaySnapshot(server) {
   } finally {
     await client.close();
   }
+}
+
+/**
+ * A fresh relay.v1 client's snapshot as {relays: {id: relay}, chain: [ids]}:
+ * `chain` is empty for a server with its own hardware, and names the
+ * instances a relay server's relays come from.
+ */
+export async function relayBoard(server) {
+  const client = await JsonClient.connect(server.wsUrl('view'), PROTOCOLS.relay);
+  try {
+    const snapshot = await client.waitFor((m) => m.type === 'relays', { what: 'the relay snapshot' });
+    return {
+      relays: Object.fromEntries(snapshot.relays.map((r) => [r.id, r])),
+      chain: snapshot.chain,
+    };
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * Waits until every relay of the relay server `server` has `available` as
+ * given: true once its uplink to the upstream is up, false once it is lost.
+ * Returns the last relayBoard().
+ */
+export function waitForUplink(server, { available = true, timeout = ms(10000) } = {}) {
+  let last;
+  return waitFor(async () => {
+    last = await relayBoard(server);
+    const relays = Object.values(last.relays);
+    return relays.length > 0 && relays.every((r) => r.available === available) ? last : null;
+  }, { timeout, interval: 100,
+       what: () => `every relay of ${server.origin} to have available ${available} (${repr(last)})` });
 }

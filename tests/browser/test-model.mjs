@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  Backoff, Trend, clickTarget, decimalsFor, downState, formatValue, fraction, median, relayView,
+  Backoff, RelayBoard, Trend, clickTarget, decimalsFor, downState, formatValue, fraction, median,
+  relayView,
 } from '../../data/web/model.js';
 import { LANGUAGES, missingKeys, pickLanguage, translator } from '../../data/web/i18n.js';
 
@@ -127,11 +128,11 @@ test('a lost link reads reconnecting, then offline', () => {
 
 test('a relay shows the device state, pending while anything is in flight', () => {
   assert.deepEqual(relayView({ on: false, pending: false, target: false }, false),
-                   { on: false, pending: false, target: false, stuck: false });
+                   { on: false, pending: false, target: false, stuck: false, available: true });
   assert.deepEqual(relayView({ on: false, pending: true, target: true }, false),
-                   { on: false, pending: true, target: true, stuck: false });
+                   { on: false, pending: true, target: true, stuck: false, available: true });
   assert.deepEqual(relayView({ on: true, pending: false, target: true, stuck: true }, true),
-                   { on: true, pending: true, target: true, stuck: true });
+                   { on: true, pending: true, target: true, stuck: true, available: true });
   // A click turns a relay towards the opposite of where it is heading.
   assert.equal(clickTarget({ on: false, pending: false, target: false }), true);
   assert.equal(clickTarget({ on: true, pending: false, target: true }), false);
@@ -167,4 +168,116 @@ test('every language has every string, and placeholders survive', () => {
                        'notes.from', 'duration.s', 'duration.min', 'duration.h'])
       assert.equal(names(tr(key)), names(en(key)), `${lang} ${key}`);
   }
+});
+
+// Relays as a server with its own hardware or a relay server sends them.
+function relay (id, fields = {}) {
+  return { id, name: id[0].toUpperCase() + id.slice(1), on: false, pending: false, target: false,
+           stuck: false, max_on_ms: 0, safe_default: -1, changed: 0, interlock: null,
+           available: true, ...fields };
+}
+
+test('a relay is available unless the server says it is not', () => {
+  assert.equal(relayView(relay('lamp'), false).available, true);
+  assert.equal(relayView(relay('lamp', { available: false }), false).available, false);
+  // A server from before relay servers sends no such field.
+  const { available, ...old } = relay('lamp');
+  assert.equal(available, true);
+  assert.equal(relayView(old, false).available, true);
+  // Unavailable keeps the last known state.
+  assert.deepEqual(relayView(relay('lamp', { on: true, target: true, available: false }), false),
+                   { on: true, pending: false, target: true, stuck: false, available: false });
+});
+
+test('every relays snapshot replaces the board: nothing stale is left', () => {
+  const board = new RelayBoard();
+  assert.equal(board.snapshot({ type: 'relays', relays: [relay('heater'), relay('lamp'), relay('fan')],
+                                chain: [] }), true, 'the first snapshot builds the cards');
+  assert.deepEqual(board.ids, ['heater', 'lamp', 'fan']);
+  assert.equal(board.mirrored, false);
+
+  // A broadcast for a relay the board has not seen adds it; one it has updates it.
+  assert.equal(board.update(relay('aux')), true);
+  assert.equal(board.update(relay('lamp', { on: true, target: true })), false);
+  assert.deepEqual(board.ids, ['heater', 'lamp', 'fan', 'aux']);
+  assert.equal(board.get('lamp').on, true);
+  board.refuse('aux', 'timeout', 'Aux did not confirm');
+  board.refuse('heater', 'interlock', 'Heater cannot be switched on while Cooler is on (interlock)');
+
+  // The next snapshot is the whole truth: aux is gone with its refusal, the
+  // lamp's state is the snapshot's, not the broadcast's.
+  assert.equal(board.snapshot({ type: 'relays', relays: [relay('heater'), relay('lamp'), relay('fan')],
+                                chain: ['74e2bab9ab1b74cc'] }), true, 'a relay went: rebuild');
+  assert.deepEqual(board.ids, ['heater', 'lamp', 'fan']);
+  assert.equal(board.has('aux'), false);
+  assert.equal(board.get('aux'), undefined);
+  assert.equal(board.refusal('aux'), '');
+  assert.equal(board.get('lamp').on, false);
+  assert.deepEqual(board.chain, ['74e2bab9ab1b74cc']);
+  // A refusal about a relay that is still there stays until the next command.
+  assert.equal(board.refusal('heater'), 'Heater cannot be switched on while Cooler is on (interlock)');
+  board.forget('heater');
+  assert.equal(board.refusal('heater'), '');
+
+  // Same relays in the same order: update the cards, do not rebuild them.
+  assert.equal(board.snapshot({ type: 'relays', relays: [relay('heater'), relay('lamp'), relay('fan')],
+                                chain: [] }), false);
+  // Same relays in another order: rebuild.
+  assert.equal(board.snapshot({ type: 'relays', relays: [relay('lamp'), relay('heater'), relay('fan')],
+                                chain: [] }), true);
+  assert.deepEqual(board.ids, ['lamp', 'heater', 'fan']);
+  // A snapshot without relays or chain (malformed) leaves an empty board, not the old one.
+  assert.equal(board.snapshot({ type: 'relays' }), true);
+  assert.deepEqual(board.ids, []);
+  assert.deepEqual(board.chain, []);
+  assert.equal(board.relays.size, 0);
+});
+
+test('a mirror: chain or unavailable relays; unavailable refusals last while the relay is', () => {
+  const board = new RelayBoard();
+  board.snapshot({ type: 'relays', relays: [relay('heater'), relay('lamp')], chain: ['aa'] });
+  assert.equal(board.mirrored, true, 'a chain says mirrored');
+  assert.equal(board.available('lamp'), true);
+  assert.equal(board.available('nothing'), false);
+
+  // The upstream goes: one broadcast per relay ("unavailable"), then a
+  // snapshot whose chain is empty (the relay server no longer knows it).
+  board.update(relay('heater', { available: false }));
+  board.update(relay('lamp', { available: false, on: true, target: true }));
+  board.refuse('lamp', 'unavailable', 'Lamp is unavailable: the Switchyard it is mirrored from is not connected');
+  board.refuse('heater', 'interlock', 'Heater: interlock');
+  assert.equal(board.snapshot({
+    type: 'relays', chain: [],
+    relays: [relay('heater', { available: false }), relay('lamp', { available: false, on: true })],
+  }), false);
+  assert.equal(board.available('lamp'), false);
+  assert.equal(board.mirrored, true, 'unavailable relays say mirrored even without a chain');
+  assert.equal(board.refusal('lamp'),
+               'Lamp is unavailable: the Switchyard it is mirrored from is not connected');
+
+  // Back: the refusal for being unavailable goes, the interlock one stays.
+  board.update(relay('lamp', { on: true, target: true }));
+  assert.equal(board.available('lamp'), true);
+  assert.equal(board.refusal('lamp'), '');
+  assert.equal(board.refusal('heater'), 'Heater: interlock');
+  board.refuse('heater', 'unavailable', 'Heater is unavailable');
+  board.snapshot({ type: 'relays', relays: [relay('heater'), relay('lamp')], chain: ['aa'] });
+  assert.equal(board.refusal('heater'), '', 'a resync that makes it available clears it too');
+  assert.equal(board.mirrored, true);
+
+  // A server with its own hardware: available always, empty chain.
+  board.snapshot({ type: 'relays', relays: [relay('heater'), relay('lamp')], chain: [] });
+  assert.equal(board.mirrored, false);
+});
+
+test('the unavailable and mirror strings, in English and German', () => {
+  const en = translator('en');
+  const de = translator('de');
+  assert.equal(en('relay.unavailable'), 'Unavailable — the Switchyard this one mirrors is not connected');
+  assert.equal(de('relay.unavailable'),
+               'Nicht verfügbar – die gespiegelte Switchyard-Instanz ist nicht verbunden');
+  assert.equal(en('mirror.note'), 'Mirrored from another Switchyard');
+  assert.equal(de('mirror.note'), 'Gespiegelt von einer anderen Switchyard-Instanz');
+  for (const key of ['announce.unavailable', 'announce.available'])
+    assert.notEqual(de(key), en(key), key);
 });

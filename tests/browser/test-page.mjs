@@ -17,7 +17,7 @@ import { after, before, test } from 'node:test';
 import {
   JsonClient, PROTOCOLS, RELAY_IDS, SENSOR_IDS, Server, artifactsDir, attr, launchBrowser,
   missingPrerequisites, ms, readTrace, relaySnapshot, sleep, text, traceAttributes, waitFor,
-  waitForAttr, waitForText,
+  waitForAttr, waitForText, waitForUplink,
 } from './harness.mjs';
 
 const missing = missingPrerequisites();
@@ -178,6 +178,40 @@ function switchesDisabled(page) {
   }, RELAY_IDS);
 }
 
+/**
+ * Every relay card as the page shows it: {id: {available, disabled, pulseDisabled,
+ * on, unavailable}} (`unavailable`: the explanation's text when it is shown, else null).
+ */
+function relayCards(page) {
+  return page.evaluate((ids) => {
+    const out = {};
+    for (const id of ids) {
+      const card = document.querySelector(`[data-relay-card="${id}"]`);
+      const button = document.querySelector(`button.relay-switch[data-relay="${id}"]`);
+      const pulse = document.querySelector(`[data-pulse="${id}"]`);
+      const why = document.querySelector(`[data-relay-unavailable="${id}"]`);
+      out[id] = card && button && pulse && why ? {
+        available: card.getAttribute('data-available'),
+        buttonAvailable: button.getAttribute('data-available'),
+        disabled: button.disabled,
+        pulseDisabled: pulse.disabled,
+        on: button.getAttribute('data-on'),
+        unavailable: why.hidden ? null : why.textContent.trim(),
+      } : null;
+    }
+    return out;
+  }, RELAY_IDS);
+}
+
+/** Waits until every relay card satisfies `check(card)`; returns the cards. */
+function waitForCards(page, check, what, { timeout = ms(5000) } = {}) {
+  let last;
+  return waitFor(async () => {
+    last = await relayCards(page);
+    return RELAY_IDS.every((id) => last[id] && check(last[id])) ? last : null;
+  }, { timeout, what: () => `${what} (cards: ${JSON.stringify(last)})` });
+}
+
 /** The relay broadcasts for `id` a watcher has seen since `since`. */
 function relayUpdates(client, id, since = 0) {
   return client.filter((m) => m.type === 'relay' && m.relay && m.relay.id === id, since).map((m) => m.relay);
@@ -218,6 +252,11 @@ scenario('the server serves the page: title Switchyard, connected as control', a
   }
   await waitFor(async () => Object.values(await switchesDisabled(page)).every((d) => d === false),
     { what: 'every relay switch enabled on a connected control page' });
+  // A server with its own hardware: every relay available, no mirror note.
+  await waitForCards(page, (c) => c.available === 'true' && c.unavailable === null,
+    'every relay card available with no explanation');
+  assert.equal(await attr(page, '#mirror', 'hidden'), '', '#mirror is hidden on a server with its own hardware');
+  assert.equal((await page.evaluate(() => window.switchyard.state())).mirrored, false);
   s.assertNoPageErrors();
 });
 
@@ -585,3 +624,81 @@ scenario('screenshots of the control page, light and dark', async (s) => {
   process.stdout.write(`screenshots in ${dir}: mean luminance light ${l && l.toFixed(1)}, dark ${d && d.toFixed(1)}\n`);
   s.assertNoPageErrors();
 });
+
+scenario('a relay server\'s page: the upstream\'s relays, commanded through it, unavailable while it is gone', async (s) => {
+  const EN = 'Unavailable — the Switchyard this one mirrors is not connected';
+  const DE = 'Nicht verfügbar – die gespiegelte Switchyard-Instanz ist nicht verbunden';
+  const upstream = await s.server();
+  const mirror = await s.server({ uplink: upstream });
+  const board = await waitForUplink(mirror);
+  assert.ok(board.chain.length > 0, `the relay server names the instance it mirrors: ${JSON.stringify(board.chain)}`);
+  const upWatcher = await s.client(upstream, PROTOCOLS.relay);
+  await upWatcher.waitFor((m) => m.type === 'relays', { what: 'the upstream\'s relay snapshot' });
+
+  const page = await s.connectedPage(mirror.pageUrl('control'));
+  const german = await s.browser({ locale: 'de-DE' });
+  const pageDe = await s.connectedPage(mirror.pageUrl('control'), { on: german });
+
+  // Mirrored relays are the upstream's, available and commandable.
+  await waitForCards(page, (c) => c.available === 'true' && c.buttonAvailable === 'true' && !c.disabled &&
+    !c.pulseDisabled && c.unavailable === null, 'every relay available and enabled');
+  await waitForText(page, '#mirror', 'Mirrored from another Switchyard');
+  await waitForText(pageDe, '#mirror', 'Gespiegelt von einer anderen Switchyard-Instanz');
+  assert.equal(await attr(page, '#mirror', 'data-chain'), board.chain.join(' '));
+  const mirrored = await page.evaluate(() => window.switchyard.state());
+  assert.equal(mirrored.mirrored, true);
+  assert.deepEqual(mirrored.chain, board.chain);
+  assert.equal(mirrored.relays.lamp.available, true);
+
+  // A click on the relay server's page switches the upstream's lamp.
+  const mark = upWatcher.mark();
+  await clickWhenEnabled(page, relaySwitch('lamp'));
+  await upWatcher.waitFor((m) => m.type === 'relay' && m.relay.id === 'lamp' && m.relay.on && !m.relay.pending,
+    { since: mark, what: 'the upstream\'s lamp confirmed on' });
+  assert.equal((await relaySnapshot(upstream)).lamp.on, true, 'a fresh client of the upstream sees lamp on');
+  await waitForAttr(page, relaySwitch('lamp'), 'data-on', 'true');
+  await waitForAttr(page, relaySwitch('lamp'), 'data-pending', 'false');
+  await waitForAttr(pageDe, relaySwitch('lamp'), 'data-on', 'true');
+
+  // The upstream goes: within a few seconds every relay is unavailable and
+  // disabled, keeps its last state, and says why, while the page's own link
+  // to the relay server stays up.
+  const stopped = await upstream.stop();
+  assert.equal(stopped.code, 0, 'SIGTERM: the upstream exits 0');
+  const gone = Date.now();
+  const cards = await waitForCards(page, (c) => c.available === 'false' && c.buttonAvailable === 'false' &&
+    c.disabled && c.pulseDisabled && c.unavailable === EN,
+  'every relay unavailable, disabled and explained', { timeout: ms(5000) });
+  process.stdout.write(`relays unavailable on the page ${Date.now() - gone} ms after the upstream stopped\n`);
+  assert.equal(cards.lamp.on, 'true', 'an unavailable relay still shows its last known state');
+  await waitForCards(pageDe, (c) => c.available === 'false' && c.disabled && c.unavailable === DE,
+    'every relay unavailable in German', { timeout: ms(5000) });
+  assert.equal(await attr(page, '#link', 'data-state'), 'connected', 'the page\'s own link is still up');
+  assert.equal(await attr(page, '#mirror', 'hidden'), null, '#mirror still shows while the upstream is gone');
+  await waitForAttr(page, '[data-sensor="temperature"]', 'data-stale', 'true');
+  const state = await page.evaluate(() => window.switchyard.state());
+  assert.equal(state.relays.lamp.available, false);
+  assert.equal(state.relays.lamp.on, true);
+
+  // A command that gets through anyway is refused by the relay server.
+  const answer = await page.evaluate(() =>
+    window.switchyard.command('relay', { type: 'set', relay: 'lamp', on: false }));
+  assert.equal(answer.type, 'error', JSON.stringify(answer));
+  assert.equal(answer.code, 'unavailable', JSON.stringify(answer));
+  assert.match(answer.message, /^Lamp is unavailable/);
+
+  // The upstream comes back (same port, same secret): the relays do too.
+  await upstream.start();
+  await waitForCards(page, (c) => c.available === 'true' && !c.disabled && !c.pulseDisabled && c.unavailable === null,
+    'every relay available and enabled again', { timeout: ms(25000) });
+  await waitForCards(pageDe, (c) => c.available === 'true' && !c.disabled && c.unavailable === null,
+    'every relay available again in German', { timeout: ms(5000) });
+  await waitForAttr(page, relaySwitch('lamp'), 'data-on', 'true');
+  const upWatcher2 = await s.client(upstream, PROTOCOLS.relay);
+  await upWatcher2.waitFor((m) => m.type === 'relays', { what: 'the restarted upstream\'s relay snapshot' });
+  await clickWhenEnabled(page, relaySwitch('lamp'));
+  await upWatcher2.waitFor((m) => m.type === 'relay' && m.relay.id === 'lamp' && !m.relay.on && !m.relay.pending,
+    { what: 'the restarted upstream\'s lamp confirmed off' });
+  await waitForAttr(page, relaySwitch('lamp'), 'data-on', 'false');
+  s.assertNoPageErrors();
+}, { timeout: ms(120000) });
