@@ -260,6 +260,13 @@ pinned_keys (const Options *options)
       g_strv_builder_add (builder, "tls-certificate");
       g_strv_builder_add (builder, "tls-key");
     }
+  /* The token goes with its upstream: a setting's token never reaches the
+   * command line's upstream. */
+  if (options->uplink != NULL)
+    {
+      g_strv_builder_add (builder, "uplink-url");
+      g_strv_builder_add (builder, "uplink-token");
+    }
 
   return g_strv_builder_end (builder);
 }

@@ -7,8 +7,9 @@
  * memory backend of the test environment): a change of port restarts it
  * (old clients get 1001), changes in one turn make one restart, a taken
  * port is reported and leaves it stopped, all interfaces need tokens,
- * rotating tokens closes token connections with 4002, and relay names and
- * start-up states reach the bench's clients.
+ * rotating tokens closes token connections with 4002, relay names and
+ * start-up states reach the bench's clients, and an upstream address makes
+ * the server a relay server of a second, real server in the same process.
  */
 
 #include "config.h"
@@ -809,6 +810,399 @@ test_tls_files (Fixture *fixture)
   g_assert_cmpuint (app_warnings->len, ==, 1);
 }
 
+/* Relay server: a second server with a bench of its own, in this process,
+ * is the upstream. */
+
+typedef struct
+{
+  SyServer      *server;
+  SyBench       *bench;
+  SyAudit       *audit;
+  SyTokenKeeper *tokens;
+  SoupSession   *session;
+} Upstream;
+
+static void
+upstream_start (Upstream *upstream)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* On loopback like the app's: control needs the token of its link. */
+  upstream->server = sy_test_server_new ();
+  upstream->tokens = sy_token_keeper_new (NULL, &error);
+  g_assert_no_error (error);
+  upstream->bench = sy_bench_new (11, NULL);
+  upstream->audit = sy_audit_new (NULL);
+  sy_server_install_bench (upstream->server, upstream->bench, upstream->audit);
+  g_object_set (upstream->server,
+                "token-keeper", upstream->tokens,
+                "port", sy_test_free_port (),
+                NULL);
+  sy_application_configure_bind (upstream->server, NULL);
+  sy_test_server_start (upstream->server);
+  upstream->session = sy_test_session_new ();
+}
+
+static void
+upstream_stop (Upstream *upstream)
+{
+  sy_server_stop (upstream->server);
+  g_clear_object (&upstream->session);
+  g_clear_object (&upstream->server);
+  g_clear_object (&upstream->bench);
+  g_clear_object (&upstream->audit);
+  g_clear_object (&upstream->tokens);
+}
+
+/* The instance id a server's /api/status gives for this run. */
+static char *
+dup_instance (SoupSession *session,
+              SyServer    *server)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/api/status",
+                                          sy_server_get_port (server));
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  guint status = 0;
+
+  body = sy_test_http (session, "GET", uri, &status, NULL);
+  g_assert_cmpuint (status, ==, 200);
+  json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
+  g_assert_no_error (error);
+
+  return g_strdup (json_object_get_string_member (json_node_get_object (json_parser_get_root (parser)),
+                                                  "instance"));
+}
+
+/* The next `relays` snapshot whose chain is @mirrored or not, skipping the
+ * others (a relay server sends one before its upstream answers). */
+static JsonObject *
+next_relays (SyTestClient *client,
+             gboolean      mirrored)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      JsonObject *relays = sy_test_client_next (client, "relays");
+      JsonArray *chain = json_object_get_array_member (relays, "chain");
+
+      g_assert_nonnull (chain);
+      if ((json_array_get_length (chain) > 0) == mirrored)
+        return relays;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+    }
+}
+
+static JsonObject *
+find_in_relays (JsonObject *relays,
+                const char *id)
+{
+  JsonArray *array = json_object_get_array_member (relays, "relays");
+
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *relay = json_array_get_object_element (array, i);
+
+      if (g_strcmp0 (json_object_get_string_member (relay, "id"), id) == 0)
+        return relay;
+    }
+
+  g_assert_not_reached ();
+}
+
+static void
+assert_all_available (JsonObject *relays)
+{
+  JsonArray *array = json_object_get_array_member (relays, "relays");
+
+  g_assert_cmpuint (json_array_get_length (array), ==, SY_BENCH_N_RELAYS);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    g_assert_true (json_object_get_boolean_member (json_array_get_object_element (array, i), "available"));
+}
+
+static void
+on_control_message (SoupWebsocketConnection *ws,
+                    gint                     type,
+                    GBytes                  *message,
+                    SyTestClient            *client)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_data (parser, g_bytes_get_data (message, NULL), g_bytes_get_size (message), &error);
+  g_assert_no_error (error);
+  g_ptr_array_add (client->messages, json_object_ref (json_node_get_object (json_parser_get_root (parser))));
+}
+
+/* A relay client of the app's server with the token of its control link. */
+static SyTestClient *
+control_client_new (Fixture *fixture)
+{
+  SyTestClient *client = g_new0 (SyTestClient, 1);
+
+  client->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  client->ws = connect_with_token (fixture, SY_ROLE_CONTROL, SY_RELAY_PROTOCOL_NAME);
+  g_signal_connect (client->ws, "message", G_CALLBACK (on_control_message), client);
+
+  return client;
+}
+
+/* The answer (an ack or an error) to the command with @id, or NULL. */
+static JsonObject *
+find_answer (SyTestClient *client,
+             gint64        id)
+{
+  for (guint i = 0; i < client->messages->len; i++)
+    {
+      JsonObject *message = g_ptr_array_index (client->messages, i);
+
+      if (json_object_get_int_member_with_default (message, "id", -1) == id)
+        return message;
+    }
+
+  return NULL;
+}
+
+static void
+test_relay_server (Fixture *fixture)
+{
+  Upstream upstream = { 0 };
+  g_autofree char *link = NULL;
+  g_autofree char *endpoint = NULL;
+  g_autofree char *instance = NULL;
+  g_autofree char *command = NULL;
+  g_autoptr(SyTestClient) client = NULL;
+  g_autoptr(SyTestClient) control = NULL;
+  g_autoptr(SyTestClient) watcher = NULL;
+  AdwEntryRow *url_row;
+  AdwEntryRow *token_row;
+  JsonObject *relays;
+  JsonObject *answer;
+  JsonObject *acked;
+  JsonArray *chain;
+  gboolean lamp_on;
+
+  upstream_start (&upstream);
+  link = sy_server_dup_page_uri (upstream.server, SY_ROLE_CONTROL);
+  g_assert_nonnull (strstr (link, "?token="));
+  endpoint = g_strdup_printf ("ws://127.0.0.1:%u/ws", sy_server_get_port (upstream.server));
+  instance = dup_instance (upstream.session, upstream.server);
+
+  fixture_open_window (fixture);
+  url_row = ADW_ENTRY_ROW (sy_test_find_named (GTK_WIDGET (fixture->window), "uplink-url-row"));
+  token_row = ADW_ENTRY_ROW (sy_test_find_named (GTK_WIDGET (fixture->window), "uplink-token-row"));
+  g_assert_nonnull (url_row);
+  g_assert_true (ADW_IS_PASSWORD_ENTRY_ROW (token_row));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (url_row)), ==, "");
+  g_assert_null (sy_server_get_uplink_url (fixture->server));
+
+  /* A token without an address is kept, and restarts nothing. */
+  gtk_editable_set_text (GTK_EDITABLE (token_row), "v1.c.stale");
+  press_enter (token_row);
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "uplink-token"), ==, "v1.c.stale");
+
+  /* Typing is not applying: no restart per keystroke. */
+  gtk_editable_set_text (GTK_EDITABLE (url_row), link);
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "uplink-url"), ==, "");
+  g_assert_cmpuint (fixture->starts, ==, 1);
+
+  /* Enter stores it, and the link's own token replaces the stale one
+   * (which the upstream would refuse): one restart, as a relay server. */
+  press_enter (url_row);
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "uplink-url"), ==, link);
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "uplink-token"), ==, "");
+  g_assert_false (gtk_widget_get_visible (child (fixture, "uplink_message_row")));
+  WAIT_UNTIL (fixture->starts == 2, 10000);
+  g_assert_cmpuint (fixture->stops, ==, 1);
+  g_assert_cmpstr (sy_server_get_uplink_url (fixture->server), ==, endpoint);
+  g_assert_null (sy_application_get_last_error (fixture->app));
+
+  /* Its clients see the upstream's relays, available, from the upstream. */
+  client = sy_test_client_new (fixture->session, fixture->server, SY_RELAY_PROTOCOL_NAME);
+  relays = next_relays (client, TRUE);
+  assert_all_available (relays);
+  chain = json_object_get_array_member (relays, "chain");
+  g_assert_cmpstr (json_array_get_string_element (chain, 0), ==, instance);
+
+  /* A command through the app's server switches the upstream's relay. */
+  watcher = sy_test_client_new (upstream.session, upstream.server, SY_RELAY_PROTOCOL_NAME);
+  relays = sy_test_client_next (watcher, "relays");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (relays, "chain")), ==, 0);
+  lamp_on = json_object_get_boolean_member (find_in_relays (relays, "lamp"), "on");
+
+  control = control_client_new (fixture);
+  command = g_strdup_printf ("{\"type\":\"set\",\"id\":41,\"relay\":\"lamp\",\"on\":%s}",
+                             lamp_on ? "false" : "true");
+  soup_websocket_connection_send_text (control->ws, command);
+  WAIT_UNTIL ((answer = find_answer (control, 41)) != NULL, 10000);
+  g_assert_cmpstr (json_object_get_string_member (answer, "type"), ==, "ack");
+  acked = json_object_get_object_member (answer, "relay");
+  g_assert_cmpint (json_object_get_boolean_member (acked, "on"), ==, !lamp_on);
+
+  for (;;)
+    {
+      JsonObject *update = sy_test_client_next (watcher, "relay");
+      JsonObject *relay = json_object_get_object_member (update, "relay");
+
+      if (g_strcmp0 (json_object_get_string_member (relay, "id"), "lamp") == 0 &&
+          !json_object_get_boolean_member (relay, "pending"))
+        {
+          g_assert_cmpint (json_object_get_boolean_member (relay, "on"), ==, !lamp_on);
+          break;
+        }
+    }
+
+  g_clear_pointer (&control, sy_test_client_free);
+  g_clear_pointer (&client, sy_test_client_free);
+  g_clear_pointer (&watcher, sy_test_client_free);
+  /* The app's server lets go of the upstream before the upstream goes. */
+  sy_server_stop (fixture->server);
+  upstream_stop (&upstream);
+  g_assert_cmpuint (app_warnings->len, ==, 0);
+}
+
+static void
+test_relay_server_invalid (Fixture *fixture)
+{
+  AdwEntryRow *url_row;
+  AdwActionRow *message_row;
+
+  fixture_open_window (fixture);
+  url_row = ADW_ENTRY_ROW (sy_test_find_named (GTK_WIDGET (fixture->window), "uplink-url-row"));
+  message_row = child (fixture, "uplink_message_row");
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (message_row)));
+
+  /* Refused beside the row, with the parser's reason; nothing stored. */
+  gtk_editable_set_text (GTK_EDITABLE (url_row), "ftp://x");
+  press_enter (url_row);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (message_row)));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (url_row), "error"));
+  g_test_message ("refusal: %s", adw_action_row_get_subtitle (message_row));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (message_row), "scheme"));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (message_row), "ftp"));
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "uplink-url"), ==, "");
+
+  /* …and nothing restarted. */
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (fixture->starts, ==, 1);
+  g_assert_cmpuint (fixture->stops, ==, 0);
+  g_assert_null (sy_server_get_uplink_url (fixture->server));
+  g_assert_null (sy_application_get_last_error (fixture->app));
+
+  /* A host is needed too. */
+  gtk_editable_set_text (GTK_EDITABLE (url_row), "ws://");
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (message_row)));
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (url_row), "error"));
+  press_enter (url_row);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (message_row)));
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "uplink-url"), ==, "");
+
+  /* Editing clears the refusal. */
+  gtk_editable_set_text (GTK_EDITABLE (url_row), "ws://127.0.0.1");
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (message_row)));
+  g_assert_cmpuint (fixture->starts, ==, 1);
+  g_assert_cmpuint (app_warnings->len, ==, 0);
+}
+
+/* An address that is not one, set behind the window's back (gsettings),
+ * is handled like an unusable TLS file: reported, server stopped. */
+static void
+test_relay_server_bad_setting (Fixture *fixture)
+{
+  AdwEntryRow *url_row;
+
+  fixture_open_window (fixture);
+  url_row = ADW_ENTRY_ROW (sy_test_find_named (GTK_WIDGET (fixture->window), "uplink-url-row"));
+
+  g_settings_set_string (fixture->settings, "uplink-url", "ftp://x");
+  WAIT_UNTIL (sy_application_get_last_error (fixture->app) != NULL, 10000);
+  g_test_message ("last error: %s", sy_application_get_last_error (fixture->app));
+  g_assert_nonnull (strstr (sy_application_get_last_error (fixture->app), "ftp://x"));
+  g_assert_false (sy_server_get_running (fixture->server));
+  g_assert_cmpuint (count_warnings ("*The server did not start*ftp://x*"), ==, 1);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (url_row)), ==, "ftp://x");
+
+  /* Clearing the address in the window serves the own bench again. */
+  gtk_editable_set_text (GTK_EDITABLE (url_row), "");
+  press_enter (url_row);
+  WAIT_UNTIL (sy_server_get_running (fixture->server), 10000);
+  g_assert_null (sy_application_get_last_error (fixture->app));
+  g_assert_null (sy_server_get_uplink_url (fixture->server));
+  g_assert_cmpuint (app_warnings->len, ==, 1);
+}
+
+static void
+test_relay_server_cleared (Fixture *fixture)
+{
+  Upstream upstream = { 0 };
+  g_autofree char *link = NULL;
+  g_autoptr(SyTestClient) client = NULL;
+  AdwEntryRow *url_row;
+  JsonObject *relays;
+
+  upstream_start (&upstream);
+  link = sy_server_dup_page_uri (upstream.server, SY_ROLE_CONTROL);
+  fixture_open_window (fixture);
+  url_row = ADW_ENTRY_ROW (sy_test_find_named (GTK_WIDGET (fixture->window), "uplink-url-row"));
+
+  /* Set elsewhere: the row shows it, the server relays. */
+  g_settings_set_string (fixture->settings, "uplink-url", link);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (url_row)), ==, link);
+  WAIT_UNTIL (fixture->starts == 2, 10000);
+  client = sy_test_client_new (fixture->session, fixture->server, SY_RELAY_PROTOCOL_NAME);
+  next_relays (client, TRUE);
+  g_clear_pointer (&client, sy_test_client_free);
+
+  /* An empty address and Enter: the server's own bench again. */
+  gtk_editable_set_text (GTK_EDITABLE (url_row), "");
+  press_enter (url_row);
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "uplink-url"), ==, "");
+  WAIT_UNTIL (fixture->starts == 3, 10000);
+  g_assert_null (sy_server_get_uplink_url (fixture->server));
+
+  client = sy_test_client_new (fixture->session, fixture->server, SY_RELAY_PROTOCOL_NAME);
+  relays = sy_test_client_next (client, "relays");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (relays, "chain")), ==, 0);
+  assert_all_available (relays);
+  g_clear_pointer (&client, sy_test_client_free);
+
+  upstream_stop (&upstream);
+  g_assert_cmpuint (app_warnings->len, ==, 0);
+}
+
+static const char * const pinned_uplink[] = { "uplink-url", "uplink-token", NULL };
+
+static void
+test_relay_server_pinned (Fixture *fixture)
+{
+  GtkWidget *url_row;
+  AdwActionRow *message_row;
+
+  fixture_open_window (fixture);
+  url_row = sy_test_find_named (GTK_WIDGET (fixture->window), "uplink-url-row");
+  message_row = child (fixture, "uplink_message_row");
+  g_assert_false (gtk_widget_is_sensitive (url_row));
+  g_assert_false (gtk_widget_is_sensitive (sy_test_find_named (GTK_WIDGET (fixture->window),
+                                                                "uplink-token-row")));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (message_row)));
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (message_row)), ==,
+                   "Given on the command line for this run");
+
+  /* The settings change nothing this run. */
+  g_settings_set_string (fixture->settings, "uplink-url", "ws://127.0.0.1:1/ws");
+  g_settings_set_string (fixture->settings, "uplink-token", "t");
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (fixture->starts, ==, 1);
+  g_assert_null (sy_server_get_uplink_url (fixture->server));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (url_row)), ==, "");
+}
+
 /* Closing the window quits: the server stops and its clients get 1001,
  * with the preferences open on top of it too. */
 
@@ -1006,6 +1400,11 @@ main (int   argc,
   add_test ("/preferences/relay-names", test_relay_names, NULL);
   add_test ("/preferences/log-level", test_log_level, NULL);
   add_test ("/preferences/pinned-keys", test_pinned_keys, pinned_port);
+  add_test ("/preferences/relay-server", test_relay_server, NULL);
+  add_test ("/preferences/relay-server-invalid", test_relay_server_invalid, NULL);
+  add_test ("/preferences/relay-server-bad-setting", test_relay_server_bad_setting, NULL);
+  add_test ("/preferences/relay-server-cleared", test_relay_server_cleared, NULL);
+  add_test ("/preferences/relay-server-pinned", test_relay_server_pinned, pinned_uplink);
   add_test ("/preferences/close-window-stops-server", test_close_window_stops_server, NULL);
   add_test ("/preferences/about", test_about, NULL);
   add_test_full ("/preferences/without-settings", test_without_settings, NULL, TRUE);

@@ -15,6 +15,7 @@
 #include "sy-log.h"
 #include "sy-preferences-window.h"
 #include "sy-tls.h"
+#include "sy-uplink.h"
 #include "sy-window.h"
 
 struct _SyApplication
@@ -68,6 +69,8 @@ static const char * const restart_keys[] = {
   "tls-certificate",
   "tls-key",
   "tick-hz",
+  "uplink-url",
+  "uplink-token",
 };
 
 /**
@@ -155,8 +158,11 @@ apply_settings (SyApplication  *self,
                 GError        **error)
 {
   g_autofree char *bind_address = NULL;
+  g_autofree char *uplink_url = NULL;
+  g_autofree char *uplink_token = NULL;
   g_autoptr(GTlsCertificate) certificate = NULL;
   gboolean set_tls = FALSE;
+  gboolean set_uplink = FALSE;
 
   g_assert (!sy_server_get_running (self->server));
 
@@ -203,6 +209,29 @@ apply_settings (SyApplication  *self,
         }
     }
 
+  /* Like a TLS file that cannot be used, an upstream address that cannot
+   * be used keeps the server stopped: serving the simulated bench instead
+   * would let clients command a pretend device they take for the real one. */
+  if (!sy_application_is_pinned (self, "uplink-url"))
+    {
+      uplink_url = g_strstrip (g_settings_get_string (self->settings, "uplink-url"));
+      uplink_token = g_strstrip (g_settings_get_string (self->settings, "uplink-token"));
+      set_uplink = TRUE;
+      if (*uplink_url != '\0')
+        {
+          g_autoptr(GError) local_error = NULL;
+          g_autofree char *ws_url = NULL;
+          g_autofree char *url_token = NULL;
+
+          if (!sy_uplink_parse_url (uplink_url, &ws_url, &url_token, &local_error))
+            {
+              g_set_error (error, local_error->domain, local_error->code,
+                           _("The upstream Switchyard cannot be used: %s"), local_error->message);
+              return FALSE;
+            }
+        }
+    }
+
   /* Checked: now change. The schema's ranges match the server's. */
   if (!sy_application_is_pinned (self, "port"))
     g_object_set (self->server, "port", (guint) g_settings_get_int (self->settings, "port"), NULL);
@@ -226,6 +255,14 @@ apply_settings (SyApplication  *self,
     g_object_set (self->server, "tls-certificate", certificate, NULL);
   if (bind_address != NULL)
     sy_application_configure_bind (self->server, bind_address);
+  if (set_uplink)
+    {
+      /* Empty: the server simulates its own hardware again. Checked above;
+       * the system's certificates are trusted for a wss:// upstream. */
+      if (!sy_server_set_uplink (self->server, *uplink_url != '\0' ? uplink_url : NULL,
+                                 uplink_token, NULL, NULL))
+        g_assert_not_reached ();
+    }
 
   /* The bench runs on the server thread: only touched while it is stopped. */
   if (!sy_application_is_pinned (self, "tick-hz") && sy_server_get_bench (self->server) != NULL)
@@ -342,6 +379,14 @@ tls_pair_incomplete (SyApplication *self)
   return (*cert == '\0') != (*key == '\0');
 }
 
+static gboolean
+uplink_url_is_empty (SyApplication *self)
+{
+  g_autofree char *url = g_settings_get_string (self->settings, "uplink-url");
+
+  return *g_strstrip (url) == '\0';
+}
+
 static void
 on_settings_changed (GSettings     *settings,
                      const char    *key,
@@ -364,6 +409,10 @@ on_settings_changed (GSettings     *settings,
       g_message ("waiting for the other TLS file before restarting");
       return;
     }
+
+  /* A token without an upstream is kept for later and changes nothing. */
+  if (g_str_equal (key, "uplink-token") && uplink_url_is_empty (self))
+    return;
 
   /* Several changes in one turn of the main loop make one restart. */
   if (self->restart_id == 0)
@@ -737,9 +786,12 @@ sy_application_new (SyServer *server)
  *
  * On start-up the application applies @settings to @server (except the
  * @pinned_keys, whose command-line value stays in force for the whole run)
- * and starts it. Later changes of the port, bind address, limits, TLS files
- * or sensor rate restart the server; several changes in one main-loop turn
- * make one restart.
+ * and starts it. Later changes of the port, bind address, limits, TLS files,
+ * sensor rate or upstream (`uplink-url`, `uplink-token`: a relay server)
+ * restart the server; several changes in one main-loop turn make one
+ * restart. A setting that cannot be used (an unreadable TLS file, an
+ * upstream address that is not one) keeps the server stopped and says why
+ * in #SyApplication:last-error.
  *
  * The application is single-instance: a second launch presents the first
  * one's window (the session bus decides; without a bus every launch is its

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sy-preferences-window.h"
+#include "sy-uplink.h"
 
 /* The bind address choices, in the order of the row's model; a third,
  * "other", item shows an address set outside these preferences. */
@@ -44,6 +45,10 @@ struct _SyPreferencesWindow
   GtkSpinButton        *ping_interval_spin;
   AdwActionRow         *tick_hz_row;
   GtkSpinButton        *tick_hz_spin;
+  AdwEntryRow          *uplink_url_row;
+  AdwActionRow         *uplink_message_row;
+  GtkImage             *uplink_message_icon;
+  AdwEntryRow          *uplink_token_row;
   AdwPreferencesGroup  *names_group;
   AdwPreferencesGroup  *safe_group;
   AdwPreferencesGroup  *no_bench_group;
@@ -62,6 +67,7 @@ struct _SyPreferencesWindow
   AdwComboRow          *safe_rows[SY_BENCH_N_RELAYS];
 
   gboolean              syncing;
+  gboolean              uplink_invalid;
 };
 
 G_DEFINE_FINAL_TYPE (SyPreferencesWindow, sy_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -76,6 +82,12 @@ toast (SyPreferencesWindow *self,
 
   adw_toast_set_timeout (toast, 5);
   adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), toast);
+}
+
+static gboolean
+text_is_focused (GtkWidget *widget)
+{
+  return (gtk_widget_get_state_flags (widget) & GTK_STATE_FLAG_FOCUS_WITHIN) != 0;
 }
 
 /* Server page */
@@ -161,6 +173,142 @@ update_tls (SyPreferencesWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->tls_clear_button), *cert != '\0' || *key != '\0');
 }
 
+/* The row under the upstream address: why an address was refused, or
+ * that the command line gave it; hidden for a @title of %NULL. */
+static void
+show_uplink_message (SyPreferencesWindow *self,
+                     const char          *title,
+                     const char          *subtitle,
+                     gboolean             invalid)
+{
+  GtkWidget *url_row = GTK_WIDGET (self->uplink_url_row);
+  GtkWidget *message_row = GTK_WIDGET (self->uplink_message_row);
+
+  self->uplink_invalid = invalid;
+  gtk_accessible_update_state (GTK_ACCESSIBLE (url_row),
+                               GTK_ACCESSIBLE_STATE_INVALID,
+                               invalid ? GTK_ACCESSIBLE_INVALID_TRUE : GTK_ACCESSIBLE_INVALID_FALSE,
+                               -1);
+  if (invalid)
+    {
+      gtk_widget_add_css_class (url_row, "error");
+      gtk_widget_add_css_class (message_row, "error");
+      gtk_image_set_from_icon_name (self->uplink_message_icon, "dialog-error-symbolic");
+    }
+  else
+    {
+      gtk_widget_remove_css_class (url_row, "error");
+      gtk_widget_remove_css_class (message_row, "error");
+      gtk_image_set_from_icon_name (self->uplink_message_icon, "dialog-information-symbolic");
+    }
+
+  if (title != NULL)
+    {
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->uplink_message_row), title);
+      adw_action_row_set_subtitle (self->uplink_message_row, subtitle);
+    }
+  gtk_widget_set_visible (message_row, title != NULL);
+}
+
+/* The rows follow the settings, except while the operator types in them. */
+static void
+sync_uplink (SyPreferencesWindow *self)
+{
+  g_autofree char *url = NULL;
+  g_autofree char *token = NULL;
+
+  if (sy_application_is_pinned (self->application, "uplink-url"))
+    return;
+
+  url = g_settings_get_string (self->settings, "uplink-url");
+  token = g_settings_get_string (self->settings, "uplink-token");
+
+  if (!text_is_focused (GTK_WIDGET (self->uplink_url_row)) &&
+      g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (self->uplink_url_row)), url) != 0)
+    gtk_editable_set_text (GTK_EDITABLE (self->uplink_url_row), url);
+  if (!text_is_focused (GTK_WIDGET (self->uplink_token_row)) &&
+      g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (self->uplink_token_row)), token) != 0)
+    gtk_editable_set_text (GTK_EDITABLE (self->uplink_token_row), token);
+}
+
+/* Enter or the apply button: an address is checked before it is stored,
+ * as storing it restarts the server. */
+static void
+on_uplink_url_apply (SyPreferencesWindow *self)
+{
+  GtkEditable *row = GTK_EDITABLE (self->uplink_url_row);
+  g_autofree char *url = g_strstrip (g_strdup (gtk_editable_get_text (row)));
+  g_autofree char *stored = g_settings_get_string (self->settings, "uplink-url");
+  g_autofree char *ws_url = NULL;
+  g_autofree char *link_token = NULL;
+
+  if (*url != '\0')
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!sy_uplink_parse_url (url, &ws_url, &link_token, &error))
+        {
+          show_uplink_message (self, _("This address cannot be used"), error->message, TRUE);
+          return;
+        }
+    }
+
+  show_uplink_message (self, NULL, NULL, FALSE);
+
+  if (g_strcmp0 (url, stored) != 0)
+    g_settings_set_string (self->settings, "uplink-url", url);
+
+  /* A page link brings its own token, and a stored one would take
+   * precedence over it: the link's is the one just given. */
+  if (link_token != NULL)
+    {
+      g_autofree char *token = g_settings_get_string (self->settings, "uplink-token");
+
+      if (*token != '\0')
+        g_settings_set_string (self->settings, "uplink-token", "");
+    }
+}
+
+static void
+on_uplink_url_changed (SyPreferencesWindow *self)
+{
+  /* The refusal was about the text before this edit. */
+  if (self->uplink_invalid)
+    show_uplink_message (self, NULL, NULL, FALSE);
+}
+
+static void
+on_uplink_token_apply (SyPreferencesWindow *self)
+{
+  GtkEditable *row = GTK_EDITABLE (self->uplink_token_row);
+  g_autofree char *token = g_strstrip (g_strdup (gtk_editable_get_text (row)));
+  g_autofree char *stored = g_settings_get_string (self->settings, "uplink-token");
+
+  if (g_strcmp0 (token, stored) != 0)
+    g_settings_set_string (self->settings, "uplink-token", token);
+}
+
+static void
+setup_uplink (SyPreferencesWindow *self)
+{
+  SyServer *server = sy_application_get_server (self->application);
+  const char *url;
+
+  if (!sy_application_is_pinned (self->application, "uplink-url"))
+    {
+      sync_uplink (self);
+      return;
+    }
+
+  /* The command line's upstream, without its token (which stays out of
+   * sight), for this run. */
+  url = sy_server_get_uplink_url (server);
+  gtk_editable_set_text (GTK_EDITABLE (self->uplink_url_row), url ? url : "");
+  gtk_widget_set_sensitive (GTK_WIDGET (self->uplink_url_row), FALSE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->uplink_token_row), FALSE);
+  show_uplink_message (self, _("Given on the command line for this run"), NULL, FALSE);
+}
+
 static void
 on_settings_changed (GSettings           *settings,
                      const char          *key,
@@ -170,6 +318,8 @@ on_settings_changed (GSettings           *settings,
     update_exposed (self);
   else if (g_str_has_prefix (key, "tls-"))
     update_tls (self);
+  else if (g_str_has_prefix (key, "uplink-"))
+    sync_uplink (self);
 }
 
 static void
@@ -361,15 +511,10 @@ setup_server_page (SyPreferencesWindow *self)
 
   update_exposed (self);
   update_tls (self);
+  setup_uplink (self);
 }
 
 /* Hardware page */
-
-static gboolean
-text_is_focused (GtkWidget *widget)
-{
-  return (gtk_widget_get_state_flags (widget) & GTK_STATE_FLAG_FOCUS_WITHIN) != 0;
-}
 
 static void
 sync_relay (SyPreferencesWindow *self,
@@ -642,6 +787,10 @@ sy_preferences_window_class_init (SyPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, ping_interval_spin);
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, tick_hz_row);
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, tick_hz_spin);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, uplink_url_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, uplink_message_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, uplink_message_icon);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, uplink_token_row);
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, names_group);
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, safe_group);
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, no_bench_group);
@@ -650,6 +799,9 @@ sy_preferences_window_class_init (SyPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_choose_key);
   gtk_widget_class_bind_template_callback (widget_class, on_clear_tls);
   gtk_widget_class_bind_template_callback (widget_class, on_rotate_tokens);
+  gtk_widget_class_bind_template_callback (widget_class, on_uplink_url_apply);
+  gtk_widget_class_bind_template_callback (widget_class, on_uplink_url_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_uplink_token_apply);
 }
 
 static void
@@ -659,6 +811,8 @@ sy_preferences_window_init (SyPreferencesWindow *self)
   /* File paths as subtitles: plain text. */
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self->certificate_row), FALSE);
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self->key_row), FALSE);
+  /* It quotes the address as typed. */
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self->uplink_message_row), FALSE);
 }
 
 /**
@@ -666,8 +820,10 @@ sy_preferences_window_init (SyPreferencesWindow *self)
  * @application: a #SyApplication with settings
  *
  * The preferences of @application's server, hardware and log, stored in
- * its settings. Changes apply at once; those that need it restart the
- * server (see sy_application_new_with_settings()).
+ * its settings. Changes apply at once, except the upstream address and
+ * token of a relay server, which apply on Enter (an address that is not one
+ * is refused beside its row and not stored); those that need it restart
+ * the server (see sy_application_new_with_settings()).
  *
  * Returns: (transfer none): a new preferences window, owned by GTK like
  *   every toplevel; gtk_window_destroy() it
