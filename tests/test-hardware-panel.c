@@ -417,6 +417,199 @@ test_server_stopped (Fixture       *f,
   WAIT_UNTIL (gtk_switch_get_state (lamp), 5000);
 }
 
+/* Relay servers */
+
+static const char * const relay_ids[] = {
+  "heater", "fan", "lamp", "pump", "cooler", "valve", "siren", "aux",
+};
+
+/* The uplink warns when it loses its upstream, which the mirror test does
+ * on purpose: those warnings are logged, not fatal. Every other warning
+ * still aborts. */
+static gboolean
+uplink_warning_not_fatal (const char     *log_domain,
+                          GLogLevelFlags  log_level,
+                          const char     *message,
+                          gpointer        user_data)
+{
+  return !(g_strcmp0 (log_domain, "sy-uplink") == 0 && (log_level & G_LOG_LEVEL_WARNING) != 0);
+}
+
+static void
+log_uplink_warning (const char     *log_domain,
+                    GLogLevelFlags  log_level,
+                    const char     *message,
+                    gpointer        user_data)
+{
+  /* Without the fatal flag, a TAP run does not read it as a bail-out. */
+  g_log_default_handler (log_domain, log_level & ~G_LOG_FLAG_FATAL, message, user_data);
+}
+
+static guint
+tolerate_uplink_warnings (void)
+{
+  g_test_log_set_fatal_handler (uplink_warning_not_fatal, NULL);
+
+  return g_log_set_handler ("sy-uplink", G_LOG_LEVEL_WARNING | G_LOG_FLAG_FATAL,
+                            log_uplink_warning, NULL);
+}
+
+static void
+end_tolerating_uplink_warnings (guint handler)
+{
+  g_log_remove_handler ("sy-uplink", handler);
+  g_test_log_set_fatal_handler (NULL, NULL);
+}
+
+/* What a group says under its title; "" when nothing. */
+static const char *
+group_description (Fixture    *f,
+                   const char *name)
+{
+  GtkWidget *group = widget (f, name, "-group");
+  const char *description = adw_preferences_group_get_description (ADW_PREFERENCES_GROUP (group));
+
+  return description != NULL ? description : "";
+}
+
+static guint
+n_relays_sensitive (Fixture *f)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (relay_ids); i++)
+    if (gtk_widget_is_sensitive (GTK_WIDGET (relay_switch (f, relay_ids[i]))))
+      n++;
+
+  return n;
+}
+
+/* What belongs to the upstream of a relay server (faults, names) is offered
+ * only on a bench of its own. */
+static void
+assert_own_controls (Fixture  *f,
+                     gboolean  offered)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (relay_ids); i++)
+    {
+      g_assert_cmpint (gtk_widget_is_sensitive (widget (f, "relay-stuck-", relay_ids[i])), ==, offered);
+      g_assert_cmpint (gtk_widget_is_sensitive (widget (f, "relay-name-", relay_ids[i])), ==, offered);
+    }
+  for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
+    {
+      GtkWidget *dropout = widget (f, "sensor-dropout-", sy_bench_get_sensor_spec (i)->id);
+
+      g_assert_cmpint (gtk_widget_is_sensitive (dropout), ==, offered);
+    }
+}
+
+static void
+test_mirror (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(SyBench) upstream_bench = sy_bench_new (11, NULL);
+  g_autoptr(SyAudit) upstream_audit = sy_audit_new (NULL);
+  g_autoptr(SyTestClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *link = NULL;
+  SyServer *upstream = sy_test_server_new ();
+  GtkSwitch *lamp = relay_switch (f, "lamp");
+  GtkWidget *stuck_row = widget (f, "relay-stuck-row-", "lamp");
+  GtkWidget *dropout = widget (f, "sensor-dropout-", "temperature");
+  guint port = sy_test_free_port ();
+  guint tolerating = tolerate_uplink_warnings ();
+  JsonObject *message;
+  gint64 gone;
+
+  /* The upstream: a Switchyard with hardware of its own. */
+  sy_server_install_bench (upstream, upstream_bench, upstream_audit);
+  g_object_set (upstream, "port", port, NULL);
+  sy_test_server_start (upstream);
+  link = sy_server_dup_page_uri (upstream, SY_ROLE_CONTROL);
+
+  /* Here, a bench of its own: everything is offered. */
+  assert_own_controls (f, TRUE);
+  g_assert_cmpstr (group_description (f, "relays"), ==, "");
+
+  /* The operator makes this Switchyard a relay server of the upstream (as
+   * the preferences do: stop, set the uplink, start). */
+  sy_server_stop (f->server);
+  g_assert_true (sy_server_set_uplink (f->server, link, NULL, NULL, &error));
+  g_assert_no_error (error);
+  sy_test_server_start (f->server);
+
+  /* From the start, what belongs upstream is not offered, and the panel
+   * says why, where it is missing. */
+  g_assert_true (sy_hardware_is_mirror (f->hardware));
+  assert_own_controls (f, FALSE);
+  g_assert_cmpstr (group_description (f, "relays"), ==,
+                   "Mirrored from an upstream Switchyard: faults and names are set there");
+  g_assert_true (contains (group_description (f, "sensors"), "Mirrored from an upstream Switchyard"));
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (stuck_row)), ==,
+                   "Mirrored from an upstream Switchyard: faults and names are set there");
+  g_assert_true (contains (gtk_widget_get_tooltip_text (dropout), "upstream"));
+
+  /* The lamp is the upstream's, usable once its state came down. */
+  WAIT_UNTIL (n_relays_sensitive (f) == G_N_ELEMENTS (relay_ids), 10000);
+  g_assert_null (gtk_widget_get_tooltip_text (GTK_WIDGET (lamp)));
+  g_assert_true (gtk_widget_is_sensitive (widget (f, "relay-pulse-", "lamp")));
+  g_assert_true (contains (relay_subtitle (f, "lamp"), "Off"));
+
+  /* Flipped here, switched there: the upstream's clients see it. */
+  client = sy_test_client_new (f->session, upstream, "switchyard.relay.v1");
+  sy_test_client_next (client, "relays");
+  flip (lamp);
+  message = client_next_about (client, "lamp");
+  g_assert_true (json_object_get_boolean_member (relay_in (message), "pending"));
+  g_assert_true (json_object_get_boolean_member (relay_in (message), "target"));
+  message = client_next_about (client, "lamp");
+  g_assert_false (json_object_get_boolean_member (relay_in (message), "pending"));
+  g_assert_true (json_object_get_boolean_member (relay_in (message), "on"));
+  WAIT_UNTIL (gtk_switch_get_state (lamp) && !spinner_shown (f, "lamp"), 5000);
+  g_clear_pointer (&client, sy_test_client_free);
+
+  /* The upstream stops (closing with 1001): no relay can be switched, and
+   * each says why. */
+  gone = g_get_monotonic_time ();
+  sy_server_stop (upstream);
+  WAIT_UNTIL (n_relays_sensitive (f) == 0, 3000);
+  g_test_message ("relays insensitive %.0f ms after the upstream stopped",
+                  (g_get_monotonic_time () - gone) / 1000.0);
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (GTK_WIDGET (lamp)), ==,
+                   "Unavailable: the Switchyard it mirrors is not connected");
+  g_assert_true (contains (relay_subtitle (f, "lamp"), "Unavailable: the Switchyard it mirrors is not connected"));
+  g_assert_false (gtk_widget_is_sensitive (widget (f, "relay-pulse-", "lamp")));
+  g_assert_true (sy_hardware_is_mirror (f->hardware));
+  assert_own_controls (f, FALSE);
+
+  /* The upstream is back on its port: so are the relays, as it has them. */
+  g_object_set (upstream, "port", port, NULL);
+  sy_test_server_start (upstream);
+  WAIT_UNTIL (n_relays_sensitive (f) == G_N_ELEMENTS (relay_ids), 20000);
+  g_assert_null (gtk_widget_get_tooltip_text (GTK_WIDGET (lamp)));
+  g_assert_true (gtk_switch_get_state (lamp));
+  g_assert_true (contains (relay_subtitle (f, "lamp"), "On"));
+
+  /* A bench of its own again: everything is offered again. */
+  sy_server_stop (f->server);
+  g_assert_true (sy_server_set_uplink (f->server, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  sy_test_server_start (f->server);
+  g_assert_false (sy_hardware_is_mirror (f->hardware));
+  assert_own_controls (f, TRUE);
+  g_assert_cmpstr (group_description (f, "relays"), ==, "");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (stuck_row)), ==,
+                   "Accepts commands but never confirms them");
+  g_assert_cmpuint (n_relays_sensitive (f), ==, G_N_ELEMENTS (relay_ids));
+  g_assert_false (gtk_switch_get_state (lamp));
+
+  sy_server_stop (upstream);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_finalize_object (upstream);
+  end_tolerating_uplink_warnings (tolerating);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -441,6 +634,7 @@ main (int   argc,
   ADD ("/gui/hardware-panel/rename-pulse-stuck", test_rename_pulse_stuck);
   ADD ("/gui/hardware-panel/sensors", test_sensors);
   ADD ("/gui/hardware-panel/server-stopped", test_server_stopped);
+  ADD ("/gui/hardware-panel/mirror", test_mirror);
 
 #undef ADD
 

@@ -725,6 +725,188 @@ test_dispose (Fixture       *fixture,
   spin (100);
 }
 
+/* Relay servers */
+
+/* The uplink warns when it loses its upstream, which the mirror test does
+ * on purpose: those warnings are logged, not fatal. Every other warning
+ * still aborts. */
+static gboolean
+uplink_warning_not_fatal (const char     *log_domain,
+                          GLogLevelFlags  log_level,
+                          const char     *message,
+                          gpointer        user_data)
+{
+  return !(g_strcmp0 (log_domain, "sy-uplink") == 0 && (log_level & G_LOG_LEVEL_WARNING) != 0);
+}
+
+static void
+log_uplink_warning (const char     *log_domain,
+                    GLogLevelFlags  log_level,
+                    const char     *message,
+                    gpointer        user_data)
+{
+  /* Without the fatal flag, a TAP run does not read it as a bail-out. */
+  g_log_default_handler (log_domain, log_level & ~G_LOG_FLAG_FATAL, message, user_data);
+}
+
+static guint
+tolerate_uplink_warnings (void)
+{
+  g_test_log_set_fatal_handler (uplink_warning_not_fatal, NULL);
+
+  return g_log_set_handler ("sy-uplink", G_LOG_LEVEL_WARNING | G_LOG_FLAG_FATAL,
+                            log_uplink_warning, NULL);
+}
+
+static void
+end_tolerating_uplink_warnings (guint handler)
+{
+  g_log_remove_handler ("sy-uplink", handler);
+  g_test_log_set_fatal_handler (NULL, NULL);
+}
+
+static void
+count_notify (GObject    *object,
+              GParamSpec *pspec,
+              guint      *count)
+{
+  (*count)++;
+}
+
+static guint
+n_available (SyHardware *hardware)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
+    if (sy_hardware_get_relay_available (hardware, i))
+      n++;
+
+  return n;
+}
+
+/* The next confirmed state of relay @id that other clients see. */
+static gboolean
+client_next_confirmed (SyTestClient *client,
+                       const char   *id)
+{
+  for (;;)
+    {
+      const char *seen;
+      JsonObject *message = client_next_relay (client, &seen);
+
+      if (g_strcmp0 (seen, id) == 0 &&
+          !json_object_get_boolean_member (relay_in (message), "pending"))
+        return json_object_get_boolean_member (relay_in (message), "on");
+    }
+}
+
+static void
+test_mirror (Fixture       *fixture,
+             gconstpointer  data)
+{
+  g_autoptr(SyHardware) hardware = NULL;
+  g_autoptr(SyBench) upstream_bench = sy_bench_new (7, NULL);
+  g_autoptr(SyAudit) upstream_audit = sy_audit_new (NULL);
+  g_autoptr(SyTestClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *link = NULL;
+  SyServer *upstream = sy_test_server_new ();
+  guint port = sy_test_free_port ();
+  guint n_notify = 0;
+  guint n_failures;
+  guint tolerating;
+  Failure *failure;
+
+  tolerating = tolerate_uplink_warnings ();
+
+  /* The upstream: a Switchyard with hardware of its own. */
+  sy_server_install_bench (upstream, upstream_bench, upstream_audit);
+  g_object_set (upstream, "port", port, NULL);
+  sy_test_server_start (upstream);
+  link = sy_server_dup_page_uri (upstream, SY_ROLE_CONTROL);
+
+  /* This one's bench is its own while stopped. */
+  hardware = watch_new (fixture);
+  g_signal_connect (hardware, "notify::mirror", G_CALLBACK (count_notify), &n_notify);
+  g_assert_false (sy_hardware_is_mirror (hardware));
+  g_assert_cmpuint (n_available (hardware), ==, SY_BENCH_N_RELAYS);
+
+  /* A relay server is a mirror as soon as it runs, before the upstream
+   * answered; its relays come available with the upstream's snapshot. */
+  g_assert_true (sy_server_set_uplink (fixture->server, link, NULL, NULL, &error));
+  g_assert_no_error (error);
+  /* Readings are numbered by the bench they come from. */
+  fixture->n_readings = 0;
+  sy_test_server_start (fixture->server);
+  g_assert_true (sy_hardware_is_mirror (hardware));
+  g_assert_cmpuint (n_notify, ==, 1);
+  WAIT_UNTIL (n_available (hardware) == SY_BENCH_N_RELAYS, 10000);
+  g_assert_false (sy_hardware_get_relay (hardware, SY_RELAY_LAMP)->on);
+
+  /* A command goes upstream: its clients see the upstream's lamp switch. */
+  client = sy_test_client_new (fixture->session, upstream, "switchyard.relay.v1");
+  sy_test_client_next (client, "relays");
+  sy_hardware_relay_set (hardware, SY_RELAY_LAMP, TRUE);
+  g_assert_true (client_next_confirmed (client, "lamp"));
+  WAIT_UNTIL (sy_hardware_get_relay (hardware, SY_RELAY_LAMP)->on, 5000);
+
+  /* Names and faults are the upstream's: a rename is refused, saying so. */
+  sy_hardware_relay_rename (hardware, SY_RELAY_LAMP, "Not here");
+  WAIT_UNTIL (fixture->failures->len == 1, 5000);
+  failure = g_ptr_array_index (fixture->failures, 0);
+  g_assert_cmpuint (failure->relay, ==, SY_RELAY_LAMP);
+  g_assert_nonnull (strstr (failure->message, "upstream"));
+  g_assert_cmpstr (sy_hardware_get_relay (hardware, SY_RELAY_LAMP)->name, ==, "Lamp");
+  g_clear_pointer (&client, sy_test_client_free);
+
+  /* The upstream stops: it closes with 1001, and every relay is
+   * unavailable at once, not after the keepalive gives up. */
+  sy_server_stop (upstream);
+  WAIT_UNTIL (n_available (hardware) == 0, 3000);
+  g_assert_true (has_change (fixture, SY_RELAY_LAMP, "unavailable"));
+  g_assert_true (sy_hardware_is_mirror (hardware));
+  g_assert_cmpuint (n_notify, ==, 1);
+
+  /* Commands are refused meanwhile, and say why. */
+  n_failures = fixture->failures->len;
+  sy_hardware_relay_set (hardware, SY_RELAY_LAMP, FALSE);
+  WAIT_UNTIL (fixture->failures->len == n_failures + 1, 5000);
+  failure = g_ptr_array_index (fixture->failures, n_failures);
+  g_assert_cmpuint (failure->relay, ==, SY_RELAY_LAMP);
+  g_assert_nonnull (strstr (failure->message, "unavailable"));
+
+  /* The upstream is back on its port: the relays too, as it has them. */
+  g_object_set (upstream, "port", port, NULL);
+  sy_test_server_start (upstream);
+  WAIT_UNTIL (n_available (hardware) == SY_BENCH_N_RELAYS, 20000);
+  g_assert_true (sy_hardware_get_relay (hardware, SY_RELAY_LAMP)->on);
+
+  /* The relay server stops: its bench is its own again, at once. */
+  sy_server_stop (fixture->server);
+  g_assert_false (sy_hardware_is_mirror (hardware));
+  g_assert_cmpuint (n_notify, ==, 2);
+  g_assert_cmpuint (n_available (hardware), ==, SY_BENCH_N_RELAYS);
+  g_assert_false (sy_hardware_get_relay (hardware, SY_RELAY_LAMP)->on);
+
+  /* And a bench of its own once more when it starts without an uplink. */
+  g_assert_true (sy_server_set_uplink (fixture->server, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  fixture->n_readings = 0;
+  sy_test_server_start (fixture->server);
+  g_assert_false (sy_hardware_is_mirror (hardware));
+  g_assert_cmpuint (n_notify, ==, 2);
+  sy_hardware_relay_rename (hardware, SY_RELAY_LAMP, "Own lamp");
+  WAIT_UNTIL (g_strcmp0 (sy_hardware_get_relay (hardware, SY_RELAY_LAMP)->name, "Own lamp") == 0,
+              5000);
+
+  sy_server_stop (upstream);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_finalize_object (upstream);
+  end_tolerating_uplink_warnings (tolerating);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -743,6 +925,7 @@ main (int   argc,
   ADD ("/core/hardware/stopped", test_stopped);
   ADD ("/core/hardware/dropout", test_dropout);
   ADD ("/core/hardware/dispose", test_dispose);
+  ADD ("/core/hardware/mirror", test_mirror);
 
 #undef ADD
 

@@ -30,6 +30,16 @@
  *    bench's GError, or its SyRelayDone with a timeout) come back through
  *    the same queue as "command-failed".
  *
+ * Whether the bench mirrors an upstream Switchyard (a relay server's) is
+ * read there too: with every "link-changed" of the bench, and in a fresh
+ * snapshot taken each time the server starts, since the server thread
+ * makes the bench a mirror (every relay unavailable until the upstream
+ * answers) before anything can watch it. SyHardware waits for that
+ * snapshot in its "notify::running" handler, and delivers what the bench
+ * said before the stop in its "notify::running" handler for the stop, so
+ * that sy_hardware_is_mirror() and the relays are right as soon as the
+ * server says it runs or stopped.
+ *
  * While the server is stopped the bench is idle and belongs to no thread:
  * SyHardware then reads it, and applies settings (names, faults, safe
  * defaults, dropouts) to it, directly. Relay commands need the running
@@ -45,13 +55,16 @@
 
 /* 20 readings a second are plenty for eyes and cheap for a GUI. */
 #define READING_INTERVAL_US (G_USEC_PER_SEC / 20)
-/* How long a new SyHardware waits for the server thread's snapshot. */
+/* How long a SyHardware waits for the server thread's snapshot. */
 #define SNAPSHOT_TIMEOUT_US (5 * G_USEC_PER_SEC)
+
+typedef struct _Shared Shared;
 
 typedef enum
 {
   EVENT_RELAY,
   EVENT_FAILED,
+  EVENT_LINK,
 } EventKind;
 
 typedef struct
@@ -63,9 +76,30 @@ typedef struct
   char         *name;
   /* The reason of a change, or the message of a failure. */
   char         *text;
+  /* EVENT_LINK: whether the bench mirrors an upstream one. */
+  gboolean      mirror;
 } Event;
 
+/* The bench as the server thread saw it at one moment, with the events it
+ * posted before that moment and the owner had not had yet. */
 typedef struct
+{
+  gboolean      mirror;
+  SyRelayState  relays[SY_BENCH_N_RELAYS];
+  char         *names[SY_BENCH_N_RELAYS];
+  GPtrArray    *events;
+} Snapshot;
+
+/* A request for a snapshot, answered on the bench's thread. */
+typedef struct
+{
+  Shared   *shared;
+  guint     serial;
+  /* The first one also connects the bench's handlers. */
+  gboolean  attach;
+} SnapshotRequest;
+
+struct _Shared
 {
   gatomicrefcount  ref_count;
   GMutex           lock;
@@ -86,11 +120,11 @@ typedef struct
   SyReading        reading;
   gboolean         reading_scheduled;
   gint64           reading_delivered_at;
-  gboolean         snapshot_ready;
+  /* The snapshot the owner waits for, and whether it gave up waiting. */
+  guint            snapshot_serial;
   gboolean         snapshot_abandoned;
-  SyRelayState     snapshot[SY_BENCH_N_RELAYS];
-  char            *snapshot_names[SY_BENCH_N_RELAYS];
-} Shared;
+  Snapshot        *snapshot;
+};
 
 struct _SyHardware
 {
@@ -106,9 +140,18 @@ struct _SyHardware
   SyRelayState  relays[SY_BENCH_N_RELAYS];
   char         *names[SY_BENCH_N_RELAYS];
   gboolean      dropout[SY_BENCH_N_SENSORS];
+  gboolean      mirror;
 };
 
 G_DEFINE_FINAL_TYPE (SyHardware, sy_hardware, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_MIRROR,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 enum {
   READING,
@@ -160,6 +203,49 @@ failed_event_new (guint       relay,
   return event;
 }
 
+static Event *
+link_event_new (gboolean mirror)
+{
+  Event *event = g_new0 (Event, 1);
+
+  event->kind = EVENT_LINK;
+  event->mirror = !!mirror;
+
+  return event;
+}
+
+/* Snapshots */
+
+static void
+snapshot_free (Snapshot *snapshot)
+{
+  for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
+    g_free (snapshot->names[i]);
+  g_clear_pointer (&snapshot->events, g_ptr_array_unref);
+  g_free (snapshot);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Snapshot, snapshot_free)
+
+/* The bench's thread (or an idle bench). */
+static Snapshot *
+snapshot_take (SyBench *bench)
+{
+  Snapshot *snapshot = g_new0 (Snapshot, 1);
+
+  snapshot->mirror = sy_bench_is_mirror (bench);
+  for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
+    {
+      const SyRelayState *state = sy_bench_get_relay (bench, i);
+
+      snapshot->relays[i] = *state;
+      snapshot->names[i] = g_strdup (state->name);
+      snapshot->relays[i].name = snapshot->names[i];
+    }
+
+  return snapshot;
+}
+
 /* Shared */
 
 static Shared *
@@ -179,8 +265,7 @@ shared_unref (gpointer data)
 
   g_assert (shared->owner == NULL);
 
-  for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
-    g_free (shared->snapshot_names[i]);
+  g_clear_pointer (&shared->snapshot, snapshot_free);
   g_ptr_array_unref (shared->events);
   g_main_context_unref (shared->owner_context);
   g_mutex_clear (&shared->lock);
@@ -249,11 +334,123 @@ sy_hardware_apply_relay (SyHardware         *self,
 }
 
 static gboolean
+relay_state_equal (const SyRelayState *a,
+                   const SyRelayState *b)
+{
+  return a->index == b->index &&
+         a->on == b->on &&
+         a->pending == b->pending &&
+         a->target == b->target &&
+         a->stuck == b->stuck &&
+         a->max_on_ms == b->max_on_ms &&
+         a->safe_default == b->safe_default &&
+         a->changed_ms == b->changed_ms &&
+         a->available == b->available &&
+         g_strcmp0 (a->id, b->id) == 0 &&
+         g_strcmp0 (a->name, b->name) == 0 &&
+         g_strcmp0 (a->interlock, b->interlock) == 0;
+}
+
+static void
+sy_hardware_set_mirror (SyHardware *self,
+                        gboolean    mirror)
+{
+  mirror = !!mirror;
+  if (self->mirror == mirror)
+    return;
+
+  self->mirror = mirror;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MIRROR]);
+}
+
+/* Hands @events to the observers, in the bench's order. */
+static void
+sy_hardware_deliver (SyHardware *self,
+                     GPtrArray  *events)
+{
+  g_autoptr(SyHardware) hold = g_object_ref (self);
+
+  for (guint i = 0; i < events->len; i++)
+    {
+      Event *event = g_ptr_array_index (events, i);
+
+      /* A handler may have dropped the last other reference. */
+      if (self->shared == NULL)
+        break;
+
+      switch (event->kind)
+        {
+        case EVENT_RELAY:
+          sy_hardware_apply_relay (self, &event->state);
+          g_signal_emit (self, signals[RELAY_CHANGED], 0, event->relay, event->text);
+          break;
+
+        case EVENT_FAILED:
+          g_signal_emit (self, signals[COMMAND_FAILED], 0, event->relay, event->text);
+          break;
+
+        case EVENT_LINK:
+          sy_hardware_set_mirror (self, event->mirror);
+          break;
+
+        default:
+          g_assert_not_reached ();
+        }
+    }
+}
+
+/* Takes in @snapshot, after the events the bench posted before it. With
+ * @emit, a relay that differs from this thread's copy is announced as a
+ * "snapshot" change (so is a change of mirror mode); without, the copies
+ * are just set (a new SyHardware that nobody watches yet). */
+static void
+sy_hardware_apply_snapshot (SyHardware *self,
+                            Snapshot   *snapshot,
+                            gboolean    emit)
+{
+  g_autoptr(SyHardware) hold = g_object_ref (self);
+  gboolean mirror_changed;
+
+  if (snapshot->events != NULL)
+    sy_hardware_deliver (self, snapshot->events);
+
+  /* The relays' handlers already see the mode they belong to. */
+  mirror_changed = self->mirror != snapshot->mirror;
+  self->mirror = snapshot->mirror;
+
+  for (guint i = 0; i < SY_BENCH_N_RELAYS && self->shared != NULL; i++)
+    {
+      gboolean changed = !relay_state_equal (&self->relays[i], &snapshot->relays[i]);
+
+      sy_hardware_apply_relay (self, &snapshot->relays[i]);
+      if (emit && changed)
+        g_signal_emit (self, signals[RELAY_CHANGED], 0, i, "snapshot");
+    }
+
+  if (mirror_changed && self->shared != NULL)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MIRROR]);
+}
+
+/* Delivers what the bench posted so far, now. */
+static void
+sy_hardware_flush (SyHardware *self)
+{
+  Shared *shared = self->shared;
+  g_autoptr(GPtrArray) events = NULL;
+
+  g_mutex_lock (&shared->lock);
+  events = g_steal_pointer (&shared->events);
+  shared->events = g_ptr_array_new_with_free_func (event_free);
+  g_mutex_unlock (&shared->lock);
+
+  sy_hardware_deliver (self, events);
+}
+
+static gboolean
 deliver_events_cb (gpointer data)
 {
   Shared *shared = data;
   g_autoptr(GPtrArray) events = NULL;
-  g_autoptr(SyHardware) self = NULL;
 
   g_mutex_lock (&shared->lock);
   events = g_steal_pointer (&shared->events);
@@ -261,29 +458,8 @@ deliver_events_cb (gpointer data)
   shared->events_scheduled = FALSE;
   g_mutex_unlock (&shared->lock);
 
-  if (shared->owner == NULL)
-    return G_SOURCE_REMOVE;
-
-  self = g_object_ref (shared->owner);
-
-  for (guint i = 0; i < events->len; i++)
-    {
-      Event *event = g_ptr_array_index (events, i);
-
-      /* A handler may have dropped the last other reference. */
-      if (shared->owner == NULL)
-        break;
-
-      if (event->kind == EVENT_RELAY)
-        {
-          sy_hardware_apply_relay (self, &event->state);
-          g_signal_emit (self, signals[RELAY_CHANGED], 0, event->relay, event->text);
-        }
-      else
-        {
-          g_signal_emit (self, signals[COMMAND_FAILED], 0, event->relay, event->text);
-        }
-    }
+  if (shared->owner != NULL)
+    sy_hardware_deliver (shared->owner, events);
 
   return G_SOURCE_REMOVE;
 }
@@ -341,44 +517,61 @@ on_bench_relay_changed (SyBench    *bench,
   shared_post (shared, relay_event_new (sy_bench_get_relay (bench, relay), reason));
 }
 
-/* The bench's thread (or an idle bench): connects the handlers and takes
- * the snapshot in one go, so no change falls between the two. */
 static void
-attach_now (gpointer data)
+on_bench_link_changed (SyBench *bench,
+                       Shared  *shared)
 {
-  Shared *shared = data;
+  shared_post (shared, link_event_new (sy_bench_is_mirror (bench)));
+}
 
-  g_signal_connect_data (shared->bench, "reading", G_CALLBACK (on_bench_reading),
-                         shared_ref (shared), shared_closure_unref, G_CONNECT_DEFAULT);
-  g_signal_connect_data (shared->bench, "relay-changed", G_CALLBACK (on_bench_relay_changed),
-                         shared_ref (shared), shared_closure_unref, G_CONNECT_DEFAULT);
+/* The bench's thread (or an idle bench): answers a SnapshotRequest. The
+ * first one connects the handlers and takes the snapshot in one go, so no
+ * change falls between the two. */
+static void
+snapshot_request_answer (gpointer data)
+{
+  SnapshotRequest *request = data;
+  Shared *shared = request->shared;
+  g_autoptr(Snapshot) snapshot = NULL;
+
+  if (request->attach)
+    {
+      g_signal_connect_data (shared->bench, "reading", G_CALLBACK (on_bench_reading),
+                             shared_ref (shared), shared_closure_unref, G_CONNECT_DEFAULT);
+      g_signal_connect_data (shared->bench, "relay-changed", G_CALLBACK (on_bench_relay_changed),
+                             shared_ref (shared), shared_closure_unref, G_CONNECT_DEFAULT);
+      g_signal_connect_data (shared->bench, "link-changed", G_CALLBACK (on_bench_link_changed),
+                             shared_ref (shared), shared_closure_unref, G_CONNECT_DEFAULT);
+    }
+
+  snapshot = snapshot_take (shared->bench);
 
   g_mutex_lock (&shared->lock);
-  shared->reading = *sy_bench_get_reading (shared->bench);
+  if (request->attach)
+    shared->reading = *sy_bench_get_reading (shared->bench);
 
-  if (shared->snapshot_abandoned)
+  if (request->serial == shared->snapshot_serial && !shared->snapshot_abandoned)
+    {
+      /* The owner waits for it: hand it over with what the owner has not
+       * had yet, which it takes in first. */
+      snapshot->events = g_steal_pointer (&shared->events);
+      shared->events = g_ptr_array_new_with_free_func (event_free);
+      g_clear_pointer (&shared->snapshot, snapshot_free);
+      shared->snapshot = g_steal_pointer (&snapshot);
+      g_cond_signal (&shared->cond);
+      g_mutex_unlock (&shared->lock);
+    }
+  else
     {
       /* The owner gave up waiting: tell it like any change. */
       g_mutex_unlock (&shared->lock);
       for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
-        shared_post (shared, relay_event_new (sy_bench_get_relay (shared->bench, i), "snapshot"));
-      shared_unref (shared);
-      return;
+        shared_post (shared, relay_event_new (&snapshot->relays[i], "snapshot"));
+      shared_post (shared, link_event_new (snapshot->mirror));
     }
-
-  for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
-    {
-      const SyRelayState *state = sy_bench_get_relay (shared->bench, i);
-
-      shared->snapshot[i] = *state;
-      shared->snapshot_names[i] = g_strdup (state->name);
-      shared->snapshot[i].name = shared->snapshot_names[i];
-    }
-  shared->snapshot_ready = TRUE;
-  g_cond_signal (&shared->cond);
-  g_mutex_unlock (&shared->lock);
 
   shared_unref (shared);
+  g_free (request);
 }
 
 /* The bench's thread (or an idle bench). */
@@ -391,7 +584,7 @@ detach_now (gpointer data)
   shared_unref (shared);
 }
 
-/* Runs nothing: the work of attach and detach is in their notify, which
+/* Runs nothing: the work of snapshots and detach is in their notify, which
  * sy_server_invoke() calls exactly once, on the server thread, whether or
  * not the server was already shutting down. */
 static gboolean
@@ -606,12 +799,83 @@ sy_hardware_send (SyHardware  *self,
   sy_server_invoke (self->server, command_cb, command, command_free);
 }
 
+/* Owner thread: asks the bench's thread for a snapshot (the first time,
+ * @attach, also to connect the handlers) and waits for it, briefly.
+ * Returns NULL if it did not come in time: it comes as events then. */
+static Snapshot *
+sy_hardware_request_snapshot (SyHardware *self,
+                              gboolean    attach)
+{
+  Shared *shared = self->shared;
+  SnapshotRequest *request = g_new0 (SnapshotRequest, 1);
+  Snapshot *snapshot;
+  gint64 deadline;
+
+  g_mutex_lock (&shared->lock);
+  request->serial = ++shared->snapshot_serial;
+  shared->snapshot_abandoned = FALSE;
+  g_clear_pointer (&shared->snapshot, snapshot_free);
+  g_mutex_unlock (&shared->lock);
+
+  request->shared = shared_ref (shared);
+  request->attach = attach;
+
+  /* Stopped, this answers at once, on this thread. */
+  sy_server_invoke (self->server, nothing_cb, request, snapshot_request_answer);
+
+  deadline = g_get_monotonic_time () + SNAPSHOT_TIMEOUT_US;
+  g_mutex_lock (&shared->lock);
+  while (shared->snapshot == NULL)
+    {
+      if (!g_cond_wait_until (&shared->cond, &shared->lock, deadline))
+        break;
+    }
+
+  snapshot = g_steal_pointer (&shared->snapshot);
+  if (snapshot == NULL)
+    shared->snapshot_abandoned = TRUE;
+  g_mutex_unlock (&shared->lock);
+
+  return snapshot;
+}
+
+/* The server started: its thread may have made the bench a mirror (which
+ * the bench does not announce), so read it again. It stopped: the bench is
+ * its own again, and said so before the thread ended. */
+static void
+on_server_running (SyServer   *server,
+                   GParamSpec *pspec,
+                   SyHardware *self)
+{
+  g_autoptr(SyHardware) hold = g_object_ref (self);
+
+  if (self->shared == NULL)
+    return;
+
+  if (sy_server_get_running (server))
+    {
+      g_autoptr(Snapshot) snapshot = sy_hardware_request_snapshot (self, FALSE);
+
+      if (snapshot != NULL)
+        sy_hardware_apply_snapshot (self, snapshot, TRUE);
+      else
+        g_message ("The server thread did not answer in time; the relays will show when it does");
+    }
+  else
+    {
+      sy_hardware_flush (self);
+    }
+}
+
 /* GObject */
 
 static void
 sy_hardware_dispose (GObject *object)
 {
   SyHardware *self = (SyHardware *)object;
+
+  if (self->server != NULL)
+    g_signal_handlers_disconnect_by_data (self->server, self);
 
   if (self->shared != NULL)
     {
@@ -640,12 +904,48 @@ sy_hardware_finalize (GObject *object)
 }
 
 static void
+sy_hardware_get_property (GObject    *object,
+                          guint       prop_id,
+                          GValue     *value,
+                          GParamSpec *pspec)
+{
+  SyHardware *self = SY_HARDWARE (object);
+
+  switch (prop_id)
+    {
+    case PROP_MIRROR:
+      g_value_set_boolean (value, self->mirror);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 sy_hardware_class_init (SyHardwareClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = sy_hardware_dispose;
   object_class->finalize = sy_hardware_finalize;
+  object_class->get_property = sy_hardware_get_property;
+
+  /**
+   * SyHardware:mirror:
+   *
+   * Whether the bench mirrors an upstream Switchyard (the server is a relay
+   * server, see sy_server_set_uplink()): its relays are the upstream's,
+   * commands go there, and faults, names and settings are set there, not
+   * here. It is so while such a server runs, from the moment its "running"
+   * is notified, link up or down.
+   */
+  properties[PROP_MIRROR] =
+    g_param_spec_boolean ("mirror", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
    * SyHardware::reading:
@@ -668,7 +968,10 @@ sy_hardware_class_init (SyHardwareClass *klass)
    * @self: the mirror
    * @relay: the relay's index
    * @reason: the bench's reason ("command", "confirmed", "timeout",
-   *   "rename", … see `SyBench::relay-changed`), or "snapshot"
+   *   "rename", "unavailable", "resync", … see `SyBench::relay-changed`),
+   *   or "snapshot" when a fresh read of the bench (the server started)
+   *   found the relay other than this thread's copy: a relay server's
+   *   relays turn unavailable that way
    *
    * Every change of every relay, in the bench's order, whoever caused it;
    * sy_hardware_get_relay() already holds the state after it. Emitted on
@@ -686,7 +989,8 @@ sy_hardware_class_init (SyHardwareClass *klass)
    * @self: the mirror
    * @relay: the relay's index (or the sensor's, for a dropout)
    * @message: why, for people: the bench's message (interlock, command
-   *   timeout, invalid name or pulse), or that the server is stopped
+   *   timeout, invalid name or pulse, a mirror's relay unavailable or
+   *   renamed upstream only), or that the server is stopped
    *
    * A command of this mirror was refused or did not complete. The relay's
    * state did not change because of it. Always emitted later, from the
@@ -723,7 +1027,7 @@ sy_hardware_new (SyServer *server)
 {
   SyHardware *self;
   Shared *shared;
-  gint64 deadline;
+  g_autoptr(Snapshot) snapshot = NULL;
 
   g_return_val_if_fail (SY_IS_SERVER (server), NULL);
   g_return_val_if_fail (SY_IS_BENCH (sy_server_get_bench (server)), NULL);
@@ -742,32 +1046,23 @@ sy_hardware_new (SyServer *server)
   shared->events = g_ptr_array_new_with_free_func (event_free);
   self->shared = shared;
 
-  /* Stopped, this attaches at once, on this thread. */
-  sy_server_invoke (server, nothing_cb, shared_ref (shared), attach_now);
+  g_signal_connect (server, "notify::running", G_CALLBACK (on_server_running), self);
 
-  deadline = g_get_monotonic_time () + SNAPSHOT_TIMEOUT_US;
-  g_mutex_lock (&shared->lock);
-  while (!shared->snapshot_ready)
+  snapshot = sy_hardware_request_snapshot (self, TRUE);
+  if (snapshot != NULL)
     {
-      if (!g_cond_wait_until (&shared->cond, &shared->lock, deadline))
-        break;
-    }
-
-  if (shared->snapshot_ready)
-    {
-      for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
-        sy_hardware_apply_relay (self, &shared->snapshot[i]);
+      sy_hardware_apply_snapshot (self, snapshot, FALSE);
+      g_mutex_lock (&shared->lock);
       self->reading = shared->reading;
+      g_mutex_unlock (&shared->lock);
     }
   else
     {
       /* The relays will arrive as "snapshot" changes. */
-      shared->snapshot_abandoned = TRUE;
       for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
         self->relays[i].index = i;
       g_message ("The server thread did not answer in time; the relays will show when it does");
     }
-  g_mutex_unlock (&shared->lock);
 
   return self;
 }
@@ -784,6 +1079,26 @@ sy_hardware_get_server (SyHardware *self)
   g_return_val_if_fail (SY_IS_HARDWARE (self), NULL);
 
   return self->server;
+}
+
+/**
+ * sy_hardware_is_mirror:
+ * @self: a #SyHardware
+ *
+ * Whether the bench mirrors an upstream Switchyard, as the server thread
+ * last told this thread (see #SyHardware:mirror). A mirror's faults, names
+ * and safe defaults are the upstream's: sy_hardware_relay_set_stuck(),
+ * sy_hardware_set_sensor_dropout() and sy_hardware_relay_set_safe_default()
+ * do nothing to it, and sy_hardware_relay_rename() is refused.
+ *
+ * Returns: whether the bench is a mirror
+ */
+gboolean
+sy_hardware_is_mirror (SyHardware *self)
+{
+  g_return_val_if_fail (SY_IS_HARDWARE (self), FALSE);
+
+  return self->mirror;
 }
 
 /**
@@ -854,6 +1169,28 @@ sy_hardware_get_relay (SyHardware *self,
   g_return_val_if_fail (relay < SY_BENCH_N_RELAYS, NULL);
 
   return &self->relays[relay];
+}
+
+/**
+ * sy_hardware_get_relay_available:
+ * @self: a #SyHardware
+ * @relay: a `SyRelay`
+ *
+ * A mirror's relay is unavailable while the upstream Switchyard is not
+ * connected (or has lost its own upstream): commands to it are refused.
+ * A bench of its own has every relay available. Changes come with
+ * `SyHardware::relay-changed`.
+ *
+ * Returns: whether the relay can be commanded, as far as this thread knows
+ */
+gboolean
+sy_hardware_get_relay_available (SyHardware *self,
+                                 guint       relay)
+{
+  g_return_val_if_fail (SY_IS_HARDWARE (self), FALSE);
+  g_return_val_if_fail (relay < SY_BENCH_N_RELAYS, FALSE);
+
+  return self->relays[relay].available;
 }
 
 /**

@@ -19,6 +19,7 @@ G_DECLARE_FINAL_TYPE (SyHardware, sy_hardware, SY, HARDWARE, GObject)
 
 SyHardware         *sy_hardware_new                    (SyServer    *server);
 SyServer           *sy_hardware_get_server             (SyHardware  *self);
+gboolean            sy_hardware_is_mirror              (SyHardware  *self);
 const SyReading    *sy_hardware_get_reading            (SyHardware  *self);
 gboolean            sy_hardware_get_sensor_dropout     (SyHardware  *self,
                                                         guint        sensor);
@@ -26,6 +27,8 @@ void                sy_hardware_set_sensor_dropout     (SyHardware  *self,
                                                         guint        sensor,
                                                         gboolean     dropout);
 const SyRelayState *sy_hardware_get_relay              (SyHardware  *self,
+                                                        guint        relay);
+gboolean            sy_hardware_get_relay_available    (SyHardware  *self,
                                                         guint        relay);
 void                sy_hardware_relay_set              (SyHardware  *self,
                                                         guint        relay,

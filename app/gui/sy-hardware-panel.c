@@ -29,6 +29,11 @@
  * panel does not move the switch, and afterwards both follow the bench.
  * A refused command puts the switch back and shows a toast.
  *
+ * On a relay server the bench mirrors an upstream Switchyard: a relay is
+ * unavailable (its switch insensitive, its subtitle saying why) while the
+ * upstream is not connected, and the fault injections and the names, which
+ * belong to the upstream, are insensitive with the reason next to them.
+ *
  * Widgets carry stable names ("relay-switch-heater", "sensor-value-light",
  * …) that tests use to find them.
  */
@@ -214,6 +219,7 @@ typedef struct
   GtkSpinner      *spinner;
   AdwEntryRow     *name_row;
   GtkButton       *pulse;
+  AdwActionRow    *stuck_row;
   GtkSwitch       *stuck;
 
   /* Commands of this panel not yet seen taking effect. */
@@ -223,6 +229,7 @@ typedef struct
   /* What is shown */
   char            *title;
   char            *subtitle;
+  int              available;
 } RelayRow;
 
 struct _SyHardwarePanel
@@ -240,6 +247,7 @@ struct _SyHardwarePanel
   SensorRow            sensors[SY_BENCH_N_SENSORS];
   RelayRow             relays[SY_BENCH_N_RELAYS];
   gboolean             running;
+  gboolean             mirror;
   /* Set while the panel moves its own switches. */
   gboolean             syncing;
 };
@@ -263,6 +271,16 @@ static const char * const sensor_names[SY_BENCH_N_SENSORS] = {
   [SY_SENSOR_VOLTAGE]     = N_("Supply voltage"),
   [SY_SENSOR_CURRENT]     = N_("Load current"),
 };
+
+/* Why a relay server's panel does not offer what its upstream owns. */
+#define UNAVAILABLE_NOTE \
+  N_("Unavailable: the Switchyard it mirrors is not connected")
+#define MIRROR_RELAYS_NOTE \
+  N_("Mirrored from an upstream Switchyard: faults and names are set there")
+#define MIRROR_SENSORS_NOTE \
+  N_("Mirrored from an upstream Switchyard: dropouts are simulated there")
+#define STUCK_FAULT_NOTE \
+  N_("Accepts commands but never confirms them")
 
 /* Enough digits to see the noise, no more. */
 static const int sensor_digits[SY_BENCH_N_SENSORS] = {
@@ -380,9 +398,11 @@ sensor_row_update (SensorRow       *sr,
       set_dimmed (GTK_WIDGET (sr->trend), dimmed);
     }
 
+  /* A mirror's own dropouts are not in effect: its readings are the
+   * upstream's. */
   if (stale)
     subtitle = _("No signal");
-  else if (sy_hardware_get_sensor_dropout (self->hardware, sr->index))
+  else if (sy_hardware_get_sensor_dropout (self->hardware, sr->index) && !self->mirror)
     subtitle = _("Dropout simulated");
   else
     subtitle = "";
@@ -478,7 +498,9 @@ relay_subtitle (RelayRow           *rr,
   else
     heading = state->pending ? state->target : state->on;
 
-  if (rr->awaiting > 0 || state->pending)
+  if (!state->available)
+    g_ptr_array_add (parts, g_strdup (_(UNAVAILABLE_NOTE)));
+  else if (rr->awaiting > 0 || state->pending)
     g_ptr_array_add (parts, g_strdup (heading ? _("Switching on…") : _("Switching off…")));
   else
     g_ptr_array_add (parts, g_strdup (state->on ? _("On") : _("Off")));
@@ -546,11 +568,33 @@ relay_row_update (RelayRow *rr)
   if (take_if_changed (&rr->subtitle, relay_subtitle (rr, state)))
     adw_expander_row_set_subtitle (rr->row, rr->subtitle);
 
-  if (gtk_widget_get_sensitive (GTK_WIDGET (rr->sw)) != self->running)
+  if (rr->available != (int) state->available)
     {
-      gtk_widget_set_sensitive (GTK_WIDGET (rr->sw), self->running);
-      gtk_widget_set_sensitive (GTK_WIDGET (rr->pulse), self->running);
+      rr->available = state->available;
+      gtk_widget_set_tooltip_text (GTK_WIDGET (rr->sw),
+                                   state->available ? NULL : _(UNAVAILABLE_NOTE));
     }
+
+  /* A relay moves only on a running bench, and a mirrored one only while
+   * its upstream is there to move it. */
+  if (gtk_widget_get_sensitive (GTK_WIDGET (rr->sw)) != (self->running && state->available))
+    {
+      gtk_widget_set_sensitive (GTK_WIDGET (rr->sw), self->running && state->available);
+      gtk_widget_set_sensitive (GTK_WIDGET (rr->pulse), self->running && state->available);
+    }
+}
+
+/* What a mirror does not offer: its faults and names are the upstream's. */
+static void
+relay_row_update_mirror (RelayRow *rr)
+{
+  gboolean mirror = rr->panel->mirror;
+
+  gtk_widget_set_sensitive (GTK_WIDGET (rr->name_row), !mirror);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (rr->name_row), mirror ? _(MIRROR_RELAYS_NOTE) : NULL);
+  gtk_widget_set_sensitive (GTK_WIDGET (rr->stuck_row), !mirror);
+  adw_action_row_set_subtitle (rr->stuck_row,
+                               mirror ? _(MIRROR_RELAYS_NOTE) : _(STUCK_FAULT_NOTE));
 }
 
 static gboolean
@@ -604,7 +648,7 @@ on_name_apply (AdwEntryRow *entry,
   sy_hardware_relay_rename (rr->panel->hardware, rr->index, name);
 }
 
-static GtkWidget *
+static AdwActionRow *
 suffix_row (const char *title,
             const char *subtitle,
             GtkWidget  *suffix)
@@ -617,7 +661,7 @@ suffix_row (const char *title,
   adw_action_row_add_suffix (row, suffix);
   adw_action_row_set_activatable_widget (row, suffix);
 
-  return GTK_WIDGET (row);
+  return row;
 }
 
 static void
@@ -637,9 +681,11 @@ relay_row_build (SyHardwarePanel *self,
   RelayRow *rr = &self->relays[index];
   const SyRelayState *state = sy_hardware_get_relay (self->hardware, index);
   const char *id = state->id;
+  AdwActionRow *pulse_row;
 
   rr->panel = self;
   rr->index = index;
+  rr->available = -1;
 
   rr->row = ADW_EXPANDER_ROW (adw_expander_row_new ());
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (rr->row), FALSE);
@@ -669,16 +715,16 @@ relay_row_build (SyHardwarePanel *self,
   rr->pulse = GTK_BUTTON (gtk_button_new_with_mnemonic (_("_Pulse")));
   set_name (GTK_WIDGET (rr->pulse), "relay-pulse-", id);
   g_signal_connect (rr->pulse, "clicked", G_CALLBACK (on_pulse_clicked), rr);
-  adw_expander_row_add_row (rr->row, suffix_row (_("Pulse"),
-                                                 _("On for one second, then off by itself"),
-                                                 GTK_WIDGET (rr->pulse)));
+  pulse_row = suffix_row (_("Pulse"), _("On for one second, then off by itself"),
+                          GTK_WIDGET (rr->pulse));
+  adw_expander_row_add_row (rr->row, GTK_WIDGET (pulse_row));
 
   rr->stuck = GTK_SWITCH (gtk_switch_new ());
   set_name (GTK_WIDGET (rr->stuck), "relay-stuck-", id);
   g_signal_connect (rr->stuck, "state-set", G_CALLBACK (on_stuck_state_set), rr);
-  adw_expander_row_add_row (rr->row, suffix_row (_("Stuck Fault"),
-                                                 _("Accepts commands but never confirms them"),
-                                                 GTK_WIDGET (rr->stuck)));
+  rr->stuck_row = suffix_row (_("Stuck Fault"), _(STUCK_FAULT_NOTE), GTK_WIDGET (rr->stuck));
+  set_name (GTK_WIDGET (rr->stuck_row), "relay-stuck-row-", id);
+  adw_expander_row_add_row (rr->row, GTK_WIDGET (rr->stuck_row));
 
   adw_preferences_group_add (self->relays_group, GTK_WIDGET (rr->row));
 }
@@ -744,19 +790,48 @@ on_command_failed (SyHardware      *hardware,
   sy_hardware_panel_refuse (self, message);
 }
 
+/* The server's running and the bench's mirror mode: what the groups say,
+ * what can be used, and every row. */
 static void
-sy_hardware_panel_update_running (SyHardwarePanel *self)
+sy_hardware_panel_update_mode (SyHardwarePanel *self)
 {
   SyServer *server = sy_hardware_get_server (self->hardware);
   gboolean running = sy_server_get_running (server);
+  gboolean mirror = sy_hardware_is_mirror (self->hardware);
+  const char *sensors_note = NULL;
+  const char *relays_note = NULL;
 
   self->running = running;
 
-  adw_preferences_group_set_description (self->sensors_group,
-                                         running ? NULL : _("The server is stopped: no new readings."));
-  adw_preferences_group_set_description (self->relays_group,
-                                         running ? NULL : _("The server is stopped: relays keep their state "
-                                                            "and cannot switch."));
+  if (!running)
+    {
+      sensors_note = _("The server is stopped: no new readings.");
+      relays_note = _("The server is stopped: relays keep their state and cannot switch.");
+    }
+  else if (mirror)
+    {
+      sensors_note = _(MIRROR_SENSORS_NOTE);
+      relays_note = _(MIRROR_RELAYS_NOTE);
+    }
+
+  adw_preferences_group_set_description (self->sensors_group, sensors_note);
+  adw_preferences_group_set_description (self->relays_group, relays_note);
+
+  if (self->mirror != mirror)
+    {
+      self->mirror = mirror;
+
+      for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
+        {
+          GtkWidget *dropout = GTK_WIDGET (self->sensors[i].dropout);
+
+          gtk_widget_set_sensitive (dropout, !mirror);
+          gtk_widget_set_tooltip_text (dropout,
+                                       mirror ? _(MIRROR_SENSORS_NOTE) : _("Simulate Dropout"));
+        }
+      for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
+        relay_row_update_mirror (&self->relays[i]);
+    }
 
   for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
     sensor_row_update (&self->sensors[i], sy_hardware_get_reading (self->hardware));
@@ -765,11 +840,11 @@ sy_hardware_panel_update_running (SyHardwarePanel *self)
 }
 
 static void
-on_running_changed (SyServer        *server,
-                    GParamSpec      *pspec,
-                    SyHardwarePanel *self)
+on_mode_changed (GObject         *object,
+                 GParamSpec      *pspec,
+                 SyHardwarePanel *self)
 {
-  sy_hardware_panel_update_running (self);
+  sy_hardware_panel_update_mode (self);
 }
 
 /* GObject */
@@ -791,10 +866,11 @@ sy_hardware_panel_constructed (GObject *object)
   g_signal_connect (self->hardware, "reading", G_CALLBACK (on_reading), self);
   g_signal_connect (self->hardware, "relay-changed", G_CALLBACK (on_relay_changed), self);
   g_signal_connect (self->hardware, "command-failed", G_CALLBACK (on_command_failed), self);
+  g_signal_connect (self->hardware, "notify::mirror", G_CALLBACK (on_mode_changed), self);
   g_signal_connect (sy_hardware_get_server (self->hardware), "notify::running",
-                    G_CALLBACK (on_running_changed), self);
+                    G_CALLBACK (on_mode_changed), self);
 
-  sy_hardware_panel_update_running (self);
+  sy_hardware_panel_update_mode (self);
 }
 
 static void
