@@ -24,6 +24,8 @@ TEST_PACKAGES=(
   python3 python3-websockets openssl
   clang libclang-rt-14-dev
   chromium
+  # The install suite reads the Flatpak manifests with flatpak-builder --show-manifest.
+  flatpak-builder
 )
 
 log() {
