@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <qrencode.h>
 
+#include "sy-application.h"
 #include "sy-connections-panel.h"
 #include "sy-hardware-panel.h"
 #include "sy-log-panel.h"
@@ -590,11 +591,12 @@ window_settings (void)
   GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
   g_autoptr(GSettingsSchema) schema = NULL;
 
-  /* Uninstalled runs without the compiled schema still get a window. */
+  /* Uninstalled runs without the compiled schema still get a window. The
+   * schema id is the same for the .Devel variant (see data/meson.build). */
   if (source != NULL)
-    schema = g_settings_schema_source_lookup (source, APPLICATION_ID, TRUE);
+    schema = g_settings_schema_source_lookup (source, SY_SETTINGS_SCHEMA_ID, TRUE);
 
-  return schema ? g_settings_new (APPLICATION_ID) : NULL;
+  return schema ? g_settings_new (SY_SETTINGS_SCHEMA_ID) : NULL;
 }
 
 /**
