@@ -33,6 +33,8 @@
  * it is complete, then the decision covers its payload.
  */
 
+/* Bytes read from the socket at a time, into a buffer on the stack: every
+ * connection is read on the one server thread, so none needs its own. */
 #define SCRATCH_SIZE (16 * 1024)
 
 typedef struct
@@ -57,7 +59,6 @@ struct _SyWireGuard
   GOutputStream *output;
   GMainContext *context;
   GByteArray   *ready;
-  guint8       *scratch;
 
   gsize         ready_pos;
   guint64       max_message_size;
@@ -385,6 +386,7 @@ sy_guard_input_read (GInputStream  *stream,
 {
   SyWireGuard *guard = SY_GUARD_INPUT (stream)->guard;
   GInputStream *base = g_io_stream_get_input_stream (guard->base);
+  guint8 scratch[SCRATCH_SIZE];
 
   if (count == 0)
     return 0;
@@ -396,12 +398,12 @@ sy_guard_input_read (GInputStream  *stream,
       if (has_ready (guard))
         return take_ready (guard, buffer, count);
 
-      r = g_input_stream_read (base, guard->scratch, SCRATCH_SIZE, cancellable, error);
+      r = g_input_stream_read (base, scratch, SCRATCH_SIZE, cancellable, error);
       if (r <= 0)
         return r;
 
       guard->bytes_in += r;
-      scan_incoming (guard, guard->scratch, r, guard->ready);
+      scan_incoming (guard, scratch, r, guard->ready);
     }
 }
 
@@ -422,6 +424,7 @@ sy_guard_input_read_nonblocking (GPollableInputStream  *stream,
 {
   SyWireGuard *guard = SY_GUARD_INPUT (stream)->guard;
   GPollableInputStream *base = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (guard->base));
+  guint8 scratch[SCRATCH_SIZE];
 
   if (count == 0)
     return 0;
@@ -435,13 +438,13 @@ sy_guard_input_read_nonblocking (GPollableInputStream  *stream,
       if (has_ready (guard))
         return take_ready (guard, buffer, count);
 
-      r = g_pollable_input_stream_read_nonblocking (base, guard->scratch, SCRATCH_SIZE,
+      r = g_pollable_input_stream_read_nonblocking (base, scratch, SCRATCH_SIZE,
                                                     NULL, error);
       if (r <= 0)
         return r;
 
       guard->bytes_in += r;
-      scan_incoming (guard, guard->scratch, r, guard->ready);
+      scan_incoming (guard, scratch, r, guard->ready);
     }
 }
 
@@ -705,7 +708,6 @@ sy_wire_guard_finalize (GObject *object)
   g_clear_object (&self->base);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->ready, g_byte_array_unref);
-  g_clear_pointer (&self->scratch, g_free);
 
   G_OBJECT_CLASS (sy_wire_guard_parent_class)->finalize (object);
 }
@@ -745,7 +747,6 @@ static void
 sy_wire_guard_init (SyWireGuard *self)
 {
   self->ready = g_byte_array_new ();
-  self->scratch = g_malloc (SCRATCH_SIZE);
   frame_scanner_reset (&self->in_scan);
   frame_scanner_reset (&self->out_scan);
 }
