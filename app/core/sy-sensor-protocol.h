@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 
 #define SY_SENSOR_DEFAULT_RATE_HZ 10.0
 #define SY_SENSOR_MIN_RATE_HZ     0.1
-#define SY_SENSOR_MAX_RATE_HZ     100.0
+#define SY_SENSOR_MAX_RATE_HZ     1000.0
 /* A reader with this many messages not yet written gets no more: its
  * readings are coalesced to the latest until it catches up. */
 #define SY_SENSOR_MAX_QUEUED      4

@@ -48,7 +48,6 @@
 #define PONG_TIMEOUT_MS       2000
 #define STALE_INTERVAL_MS     1000
 #define STOP_DEADLINE_MS      1000
-#define SUBSCRIBE_RATE_HZ     100
 #define HISTORY_SECONDS       3600
 /* The mirror records a history point from the first reading of each
  * second; the upstream's own point is the value at the whole second. Every
@@ -599,9 +598,8 @@ on_sensors (SyUplink   *self,
 
   sy_bench_set_tick_hz (self->bench, (guint) CLAMP (tick_hz, SY_BENCH_MIN_TICK_HZ, SY_BENCH_MAX_TICK_HZ));
 
-  /* Every reading the upstream makes (up to 100 a second), and the hour
-   * of history behind them. */
-  subscribe = g_strdup_printf ("{\"type\":\"subscribe\",\"id\":\"uplink\",\"rate_hz\":%d}", SUBSCRIBE_RATE_HZ);
+  /* Every reading the upstream makes, and the hour of history behind them. */
+  subscribe = g_strdup_printf ("{\"type\":\"subscribe\",\"id\":\"uplink\",\"rate_hz\":%g}", SY_SENSOR_MAX_RATE_HZ);
   if (!sy_client_send_text (self->sensor, subscribe, NULL))
     return;
 
