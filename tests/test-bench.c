@@ -12,6 +12,8 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
+#include <utime.h>
 
 #include "sy-bench.h"
 #include "sy-test-utils.h"
@@ -1494,6 +1496,34 @@ test_persist_missing_and_unreadable (void)
   g_assert_finalize_object (bench);
 }
 
+/* Loading removes the temporaries of an interrupted save, but not one so
+ * fresh that another instance on the same directory may be saving. */
+static void
+test_persist_stale_temporaries (void)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_state_dir (), "stale-temporaries", NULL);
+  g_autofree char *old = g_build_filename (dir, "relays.json.A1B2C3", NULL);
+  g_autofree char *fresh = g_build_filename (dir, "secret.json.D4E5F6", NULL);
+  g_autofree char *other = g_build_filename (dir, "notes.txt.G7H8I9", NULL);
+  g_autoptr(SyBench) bench = NULL;
+  g_autoptr(GError) error = NULL;
+  struct utimbuf long_ago = { time (NULL) - 3600, time (NULL) - 3600 };
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (old, "{", -1, NULL));
+  g_assert_true (g_file_set_contents (fresh, "{", -1, NULL));
+  g_assert_true (g_file_set_contents (other, "x", -1, NULL));
+  g_assert_cmpint (g_utime (old, &long_ago), ==, 0);
+  g_assert_cmpint (g_utime (other, &long_ago), ==, 0);
+
+  bench = bench_new_at (75, dir, night_clock ());
+  g_assert_true (sy_bench_load (bench, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (old, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (fresh, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (other, G_FILE_TEST_EXISTS));
+}
+
 /* Mirror mode: the test stands where the uplink would (the real uplink is
  * tested end to end in tests/wire/test_uplink.py). */
 typedef struct
@@ -1878,6 +1908,7 @@ main (int   argc,
   g_test_add_func ("/core/bench/persist/interlock", test_persist_interlock);
   g_test_add_func ("/core/bench/persist/missing-and-unreadable",
                    test_persist_missing_and_unreadable);
+  g_test_add_func ("/core/bench/persist/stale-temporaries", test_persist_stale_temporaries);
   g_test_add_func ("/core/bench/mirror/enter-leave", test_mirror_enter_leave);
   g_test_add_func ("/core/bench/mirror/commands", test_mirror_commands);
   g_test_add_func ("/core/bench/mirror/link", test_mirror_link);

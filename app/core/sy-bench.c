@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "sy-bench.h"
 
@@ -1802,6 +1803,8 @@ out:
  */
 /* g_file_set_contents() writes "name.XXXXXX" and renames it: a process
  * killed in between leaves the temporary behind. */
+#define STALE_TEMPORARY_S 60
+
 static void
 remove_stale_temporaries (const char *state_dir)
 {
@@ -1820,6 +1823,13 @@ remove_stale_temporaries (const char *state_dir)
           if (g_str_has_prefix (name, prefixes[i]) && strlen (name) == strlen (prefixes[i]) + 6)
             {
               g_autofree char *path = g_build_filename (state_dir, name, NULL);
+              GStatBuf st;
+
+              /* A fresh one may be another instance's save in progress
+               * (two servers on one state directory): only old ones are
+               * left by an interrupted save. */
+              if (g_stat (path, &st) != 0 || time (NULL) - st.st_mtime < STALE_TEMPORARY_S)
+                continue;
 
               g_message ("removing %s, left by an interrupted save", path);
               g_unlink (path);
