@@ -295,11 +295,21 @@ test_window_header_actions (void)
               g_strcmp0 (webkit_web_view_get_uri (view), first_uri) != 0, 20000);
   {
     g_autofree char *state = NULL;
+    gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
 
-    WAIT_UNTIL ((g_free (state),
-                 state = eval_js (view, "document.getElementById('link').dataset.state + ' ' + "
-                                        "document.body.dataset.role"),
-                 g_strcmp0 (state, "connected control") == 0), 20000);
+    /* Said on failure: where the page was (link state, role, next retry). */
+    while (TRUE)
+      {
+        g_free (state);
+        state = eval_js (view, "document.getElementById('link').dataset.state + ' ' + "
+                               "document.body.dataset.role + ' ' + "
+                               "(document.getElementById('link').textContent || '').trim()");
+        if (g_str_has_prefix (state, "connected control "))
+          break;
+        if (g_get_monotonic_time () > deadline)
+          g_error ("the page did not connect again after the rotation: '%s' at %s",
+                   state, webkit_web_view_get_uri (view));
+      }
   }
 
   gtk_window_destroy (GTK_WINDOW (window));
