@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import struct
@@ -251,9 +252,15 @@ class Server:
 
 def start_server(testcase, *args):
     """Starts a server whose cleanup is registered on `testcase` (an instance
-    or, from setUpClass, the class) before anything can fail."""
-    server = Server(*args)
+    or, from setUpClass, the class) before anything can fail. Without a
+    --state-dir it gets a fresh one of its own: tests run in parallel, and
+    servers sharing the default one would share their state files."""
     adder = testcase.addClassCleanup if isinstance(testcase, type) else testcase.addCleanup
+    if "--state-dir" not in args:
+        state_dir = tempfile.mkdtemp(prefix="sy-wire-state-")
+        adder(shutil.rmtree, state_dir, True)
+        args = ("--state-dir", state_dir) + tuple(args)
+    server = Server(*args)
     adder(server.kill)
     server.start()
     return server
