@@ -306,3 +306,53 @@ sy_test_client_next (SyTestClient *client,
         }
     }
 }
+
+/* The domain whose warnings are tolerated, see sy_test_tolerate_warnings(). */
+static char *tolerated_domain;
+
+static gboolean
+warning_not_fatal (const char     *log_domain,
+                   GLogLevelFlags  log_level,
+                   const char     *message,
+                   gpointer        user_data)
+{
+  return !(g_strcmp0 (log_domain, tolerated_domain) == 0 && (log_level & G_LOG_LEVEL_WARNING) != 0);
+}
+
+static void
+log_tolerated_warning (const char     *log_domain,
+                       GLogLevelFlags  log_level,
+                       const char     *message,
+                       gpointer        user_data)
+{
+  /* Without the fatal flag, a TAP run does not read it as a bail-out. */
+  g_log_default_handler (log_domain, log_level & ~G_LOG_FLAG_FATAL, message, user_data);
+}
+
+/**
+ * sy_test_tolerate_warnings:
+ * @domain: a log domain
+ *
+ * Lets warnings of @domain be logged without aborting the test, for a test
+ * that provokes them on purpose (a relay server losing its upstream warns).
+ * Every other warning still aborts.
+ *
+ * Returns: what to give sy_test_end_tolerating_warnings()
+ */
+guint
+sy_test_tolerate_warnings (const char *domain)
+{
+  g_free (tolerated_domain);
+  tolerated_domain = g_strdup (domain);
+  g_test_log_set_fatal_handler (warning_not_fatal, NULL);
+
+  return g_log_set_handler (domain, G_LOG_LEVEL_WARNING | G_LOG_FLAG_FATAL, log_tolerated_warning, NULL);
+}
+
+void
+sy_test_end_tolerating_warnings (guint handler)
+{
+  g_log_remove_handler (tolerated_domain, handler);
+  g_test_log_set_fatal_handler (NULL, NULL);
+  g_clear_pointer (&tolerated_domain, g_free);
+}

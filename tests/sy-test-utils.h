@@ -51,6 +51,8 @@ GBytes                  *sy_test_echo               (SoupWebsocketConnection *ws
                                                      SoupWebsocketDataType   *type_out);
 void                     sy_test_close_and_wait     (SoupWebsocketConnection *ws);
 guint                    sy_test_free_port          (void);
+guint                    sy_test_tolerate_warnings  (const char   *domain);
+void                     sy_test_end_tolerating_warnings (guint   handler);
 void                     sy_test_make_certificate   (const char   *cert,
                                                      const char   *key);
 

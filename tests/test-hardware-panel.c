@@ -423,44 +423,6 @@ static const char * const relay_ids[] = {
   "heater", "fan", "lamp", "pump", "cooler", "valve", "siren", "aux",
 };
 
-/* The uplink warns when it loses its upstream, which the mirror test does
- * on purpose: those warnings are logged, not fatal. Every other warning
- * still aborts. */
-static gboolean
-uplink_warning_not_fatal (const char     *log_domain,
-                          GLogLevelFlags  log_level,
-                          const char     *message,
-                          gpointer        user_data)
-{
-  return !(g_strcmp0 (log_domain, "sy-uplink") == 0 && (log_level & G_LOG_LEVEL_WARNING) != 0);
-}
-
-static void
-log_uplink_warning (const char     *log_domain,
-                    GLogLevelFlags  log_level,
-                    const char     *message,
-                    gpointer        user_data)
-{
-  /* Without the fatal flag, a TAP run does not read it as a bail-out. */
-  g_log_default_handler (log_domain, log_level & ~G_LOG_FLAG_FATAL, message, user_data);
-}
-
-static guint
-tolerate_uplink_warnings (void)
-{
-  g_test_log_set_fatal_handler (uplink_warning_not_fatal, NULL);
-
-  return g_log_set_handler ("sy-uplink", G_LOG_LEVEL_WARNING | G_LOG_FLAG_FATAL,
-                            log_uplink_warning, NULL);
-}
-
-static void
-end_tolerating_uplink_warnings (guint handler)
-{
-  g_log_remove_handler ("sy-uplink", handler);
-  g_test_log_set_fatal_handler (NULL, NULL);
-}
-
 /* What a group says under its title; "" when nothing. */
 static const char *
 group_description (Fixture    *f,
@@ -517,7 +479,7 @@ test_mirror (Fixture       *f,
   GtkWidget *stuck_row = widget (f, "relay-stuck-row-", "lamp");
   GtkWidget *dropout = widget (f, "sensor-dropout-", "temperature");
   guint port = sy_test_free_port ();
-  guint tolerating = tolerate_uplink_warnings ();
+  guint tolerating = sy_test_tolerate_warnings ("sy-uplink");
   JsonObject *message;
   gint64 gone;
 
@@ -607,7 +569,7 @@ test_mirror (Fixture       *f,
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_assert_finalize_object (upstream);
-  end_tolerating_uplink_warnings (tolerating);
+  sy_test_end_tolerating_warnings (tolerating);
 }
 
 int

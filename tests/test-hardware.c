@@ -727,44 +727,6 @@ test_dispose (Fixture       *fixture,
 
 /* Relay servers */
 
-/* The uplink warns when it loses its upstream, which the mirror test does
- * on purpose: those warnings are logged, not fatal. Every other warning
- * still aborts. */
-static gboolean
-uplink_warning_not_fatal (const char     *log_domain,
-                          GLogLevelFlags  log_level,
-                          const char     *message,
-                          gpointer        user_data)
-{
-  return !(g_strcmp0 (log_domain, "sy-uplink") == 0 && (log_level & G_LOG_LEVEL_WARNING) != 0);
-}
-
-static void
-log_uplink_warning (const char     *log_domain,
-                    GLogLevelFlags  log_level,
-                    const char     *message,
-                    gpointer        user_data)
-{
-  /* Without the fatal flag, a TAP run does not read it as a bail-out. */
-  g_log_default_handler (log_domain, log_level & ~G_LOG_FLAG_FATAL, message, user_data);
-}
-
-static guint
-tolerate_uplink_warnings (void)
-{
-  g_test_log_set_fatal_handler (uplink_warning_not_fatal, NULL);
-
-  return g_log_set_handler ("sy-uplink", G_LOG_LEVEL_WARNING | G_LOG_FLAG_FATAL,
-                            log_uplink_warning, NULL);
-}
-
-static void
-end_tolerating_uplink_warnings (guint handler)
-{
-  g_log_remove_handler ("sy-uplink", handler);
-  g_test_log_set_fatal_handler (NULL, NULL);
-}
-
 static void
 count_notify (GObject    *object,
               GParamSpec *pspec,
@@ -818,7 +780,7 @@ test_mirror (Fixture       *fixture,
   guint tolerating;
   Failure *failure;
 
-  tolerating = tolerate_uplink_warnings ();
+  tolerating = sy_test_tolerate_warnings ("sy-uplink");
 
   /* The upstream: a Switchyard with hardware of its own. */
   sy_server_install_bench (upstream, upstream_bench, upstream_audit);
@@ -904,7 +866,7 @@ test_mirror (Fixture       *fixture,
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_assert_finalize_object (upstream);
-  end_tolerating_uplink_warnings (tolerating);
+  sy_test_end_tolerating_warnings (tolerating);
 }
 
 int
