@@ -37,6 +37,10 @@
  * connection is read on the one server thread, so none needs its own. */
 #define SCRATCH_SIZE (16 * 1024)
 
+/* Socket reads per connection per turn of the main loop (see
+ * sy_guard_input_read_nonblocking()). */
+#define READS_PER_TURN 2
+
 typedef struct
 {
   guint8   header[14];
@@ -70,6 +74,7 @@ struct _SyWireGuard
   gint64        oldest_unanswered_ping;
   FrameScanner  in_scan;
   FrameScanner  out_scan;
+  guint         reads_this_turn;
   guint         violated : 1;
 };
 
@@ -438,11 +443,24 @@ sy_guard_input_read_nonblocking (GPollableInputStream  *stream,
       if (has_ready (guard))
         return take_ready (guard, buffer, count);
 
+      /* A few reads of the socket per turn of the main loop: libsoup
+       * reads and answers until a read would block, and a peer that
+       * answers at once (on another core) never lets it, so one connection
+       * could keep the server thread to itself while the others wait for
+       * seconds. The turn ends when libsoup asks for a new source. */
+      if (guard->reads_this_turn >= READS_PER_TURN)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
+                               "Read again in the next turn of the main loop");
+          return -1;
+        }
+
       r = g_pollable_input_stream_read_nonblocking (base, scratch, SCRATCH_SIZE,
                                                     NULL, error);
       if (r <= 0)
         return r;
 
+      guard->reads_this_turn++;
       guard->bytes_in += r;
       scan_incoming (guard, scratch, r, guard->ready);
     }
@@ -471,6 +489,8 @@ sy_guard_input_create_source (GPollableInputStream *stream,
 {
   SyWireGuard *guard = SY_GUARD_INPUT (stream)->guard;
   g_autoptr(GSource) child = NULL;
+
+  guard->reads_this_turn = 0;
 
   if (has_ready (guard))
     child = g_timeout_source_new (0);
