@@ -37,9 +37,9 @@
  * connection is read on the one server thread, so none needs its own. */
 #define SCRATCH_SIZE (16 * 1024)
 
-/* Socket reads per connection per turn of the main loop (see
- * sy_guard_input_read_nonblocking()). */
-#define READS_PER_TURN 2
+/* How long one connection may be read in one turn of the main loop (see
+ * sy_guard_input_read_nonblocking()), in µs. */
+#define TURN_BUDGET_US 500
 
 typedef struct
 {
@@ -74,7 +74,7 @@ struct _SyWireGuard
   gint64        oldest_unanswered_ping;
   FrameScanner  in_scan;
   FrameScanner  out_scan;
-  guint         reads_this_turn;
+  gint64        turn_started;
   guint         violated : 1;
 };
 
@@ -443,12 +443,17 @@ sy_guard_input_read_nonblocking (GPollableInputStream  *stream,
       if (has_ready (guard))
         return take_ready (guard, buffer, count);
 
-      /* A few reads of the socket per turn of the main loop: libsoup
-       * reads and answers until a read would block, and a peer that
-       * answers at once (on another core) never lets it, so one connection
+      /* A turn of the main loop reads a connection for at most
+       * TURN_BUDGET_US: libsoup reads and answers until a read would block,
+       * and a peer that answers at once never lets it, so one connection
        * could keep the server thread to itself while the others wait for
-       * seconds. The turn ends when libsoup asks for a new source. */
-      if (guard->reads_this_turn >= READS_PER_TURN)
+       * seconds. Within the budget a fast peer is still served without a
+       * round through the main loop (that round costs more than a round
+       * trip on loopback). The turn ends when libsoup asks for a new
+       * source. */
+      if (guard->turn_started == 0)
+        guard->turn_started = g_get_monotonic_time ();
+      else if (g_get_monotonic_time () - guard->turn_started > TURN_BUDGET_US)
         {
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
                                "Read again in the next turn of the main loop");
@@ -460,7 +465,6 @@ sy_guard_input_read_nonblocking (GPollableInputStream  *stream,
       if (r <= 0)
         return r;
 
-      guard->reads_this_turn++;
       guard->bytes_in += r;
       scan_incoming (guard, scratch, r, guard->ready);
     }
@@ -490,7 +494,7 @@ sy_guard_input_create_source (GPollableInputStream *stream,
   SyWireGuard *guard = SY_GUARD_INPUT (stream)->guard;
   g_autoptr(GSource) child = NULL;
 
-  guard->reads_this_turn = 0;
+  guard->turn_started = 0;
 
   if (has_ready (guard))
     child = g_timeout_source_new (0);
