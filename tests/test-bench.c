@@ -1628,11 +1628,17 @@ test_mirror_enter_leave (void)
   record_relays (bench, &recorder);
   g_signal_connect (bench, "link-changed", G_CALLBACK (count_links), &links);
 
-  /* Mirroring: nothing is available or fresh until the upstream says so. */
+  /* Mirroring: nothing is available or fresh until the upstream says so,
+   * and the observers are told. */
   sy_bench_set_mirror (bench, upstream_forward, &upstream);
   g_assert_true (sy_bench_is_mirror (bench));
+  g_assert_cmpuint (links, ==, 1);
+  g_assert_cmpuint (recorder.n_events, ==, SY_BENCH_N_RELAYS);
   for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
-    g_assert_false (sy_bench_get_relay (bench, i)->available);
+    {
+      g_assert_false (sy_bench_get_relay (bench, i)->available);
+      g_assert_nonnull (find_event (&recorder, i, "unavailable"));
+    }
   for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
     g_assert_true (sy_bench_get_reading (bench)->stale[i]);
 
@@ -1659,7 +1665,7 @@ test_mirror_enter_leave (void)
   sy_bench_get_history (bench, SY_SENSOR_TEMPERATURE, 3600, t, v);
   g_assert_cmpuint (t->len, ==, own_points);
   g_assert_nonnull (find_event (&recorder, SY_RELAY_LAMP, "load"));
-  g_assert_cmpuint (links, ==, 1);
+  g_assert_cmpuint (links, ==, 2);
 
   {
     g_autoptr(SyBench) reloaded = bench_new_at (71, dir, night_clock ());

@@ -502,7 +502,7 @@ test_mirror (Fixture       *f,
 
   /* From the start, what belongs upstream is not offered, and the panel
    * says why, where it is missing. */
-  g_assert_true (sy_hardware_is_mirror (f->hardware));
+  WAIT_UNTIL (sy_hardware_is_mirror (f->hardware), 5000);
   assert_own_controls (f, FALSE);
   g_assert_cmpstr (group_description (f, "relays"), ==,
                    "Mirrored from an upstream Switchyard: faults and names are set there");

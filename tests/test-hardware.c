@@ -794,15 +794,17 @@ test_mirror (Fixture       *fixture,
   g_assert_false (sy_hardware_is_mirror (hardware));
   g_assert_cmpuint (n_available (hardware), ==, SY_BENCH_N_RELAYS);
 
-  /* A relay server is a mirror as soon as it runs, before the upstream
-   * answered; its relays come available with the upstream's snapshot. */
+  /* A relay server's bench turns mirror as it starts, before the upstream
+   * answered, and says so: every relay unavailable, then the mode. Its
+   * relays come available with the upstream's snapshot. */
   g_assert_true (sy_server_set_uplink (fixture->server, link, NULL, NULL, &error));
   g_assert_no_error (error);
   /* Readings are numbered by the bench they come from. */
   fixture->n_readings = 0;
   sy_test_server_start (fixture->server);
-  g_assert_true (sy_hardware_is_mirror (hardware));
+  WAIT_UNTIL (sy_hardware_is_mirror (hardware), 5000);
   g_assert_cmpuint (n_notify, ==, 1);
+  g_assert_true (has_change (fixture, SY_RELAY_LAMP, "unavailable"));
   WAIT_UNTIL (n_available (hardware) == SY_BENCH_N_RELAYS, 10000);
   g_assert_false (sy_hardware_get_relay (hardware, SY_RELAY_LAMP)->on);
 

@@ -2585,7 +2585,8 @@ sy_bench_cancel_pending (SyBench *self)
  * @forward reports with sy_bench_mirror_reading(),
  * sy_bench_mirror_history() and sy_bench_mirror_relay(), and every relay
  * command goes to @forward. Until the first report every relay is
- * unavailable and every sensor stale.
+ * unavailable and every sensor stale, which the observers are told
+ * (`SyBench::relay-changed` with "unavailable", `SyBench::link-changed`).
  *
  * The bench keeps its own state aside meanwhile: with %NULL it has it
  * back, as it was, and tells its observers (`SyBench::relay-changed` with
@@ -2617,21 +2618,17 @@ sy_bench_set_mirror (SyBench        *self,
           g_assert (r->waiters->len == 0);
           local->states[i] = r->state;
           local->names[i] = g_strdup (r->name);
-          r->state.available = FALSE;
-          r->state.pending = FALSE;
-          r->state.target = r->state.on;
         }
       memcpy (local->history, self->history, sizeof local->history);
       local->reading = self->reading;
       local->clock_ms = self->clock_ms;
       self->local = local;
 
-      for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
-        self->reading.stale[i] = TRUE;
-
       self->forward = forward;
       self->forward_data = user_data;
-      self->link_up = FALSE;
+      /* Unavailable and stale until the upstream reports, and said so. */
+      self->link_up = TRUE;
+      sy_bench_mirror_set_link (self, FALSE, NULL);
       return;
     }
 

@@ -31,14 +31,12 @@
  *    the same queue as "command-failed".
  *
  * Whether the bench mirrors an upstream Switchyard (a relay server's) is
- * read there too: with every "link-changed" of the bench, and in a fresh
- * snapshot taken each time the server starts, since the server thread
- * makes the bench a mirror (every relay unavailable until the upstream
- * answers) before anything can watch it. SyHardware waits for that
- * snapshot in its "notify::running" handler, and delivers what the bench
- * said before the stop in its "notify::running" handler for the stop, so
- * that sy_hardware_is_mirror() and the relays are right as soon as the
- * server says it runs or stopped.
+ * read there too, with every "link-changed" of the bench: the bench says
+ * so when the server thread makes it a mirror (every relay "unavailable"
+ * until the upstream answers) and when it is its own again. The latter
+ * happens as the server thread ends, so the "notify::running" handler for
+ * the stop delivers it at once: sy_hardware_is_mirror() is right as soon
+ * as sy_server_stop() returns.
  *
  * While the server is stopped the bench is idle and belongs to no thread:
  * SyHardware then reads it, and applies settings (names, faults, safe
@@ -95,8 +93,6 @@ typedef struct
 {
   Shared   *shared;
   guint     serial;
-  /* The first one also connects the bench's handlers. */
-  gboolean  attach;
 } SnapshotRequest;
 
 struct _Shared
@@ -333,24 +329,6 @@ sy_hardware_apply_relay (SyHardware         *self,
   self->relays[i].name = self->names[i];
 }
 
-static gboolean
-relay_state_equal (const SyRelayState *a,
-                   const SyRelayState *b)
-{
-  return a->index == b->index &&
-         a->on == b->on &&
-         a->pending == b->pending &&
-         a->target == b->target &&
-         a->stuck == b->stuck &&
-         a->max_on_ms == b->max_on_ms &&
-         a->safe_default == b->safe_default &&
-         a->changed_ms == b->changed_ms &&
-         a->available == b->available &&
-         g_strcmp0 (a->id, b->id) == 0 &&
-         g_strcmp0 (a->name, b->name) == 0 &&
-         g_strcmp0 (a->interlock, b->interlock) == 0;
-}
-
 static void
 sy_hardware_set_mirror (SyHardware *self,
                         gboolean    mirror)
@@ -399,36 +377,18 @@ sy_hardware_deliver (SyHardware *self,
     }
 }
 
-/* Takes in @snapshot, after the events the bench posted before it. With
- * @emit, a relay that differs from this thread's copy is announced as a
- * "snapshot" change (so is a change of mirror mode); without, the copies
- * are just set (a new SyHardware that nobody watches yet). */
+/* Takes in @snapshot, after the events the bench posted before it: the
+ * copies of a new SyHardware that nobody watches yet. */
 static void
 sy_hardware_apply_snapshot (SyHardware *self,
-                            Snapshot   *snapshot,
-                            gboolean    emit)
+                            Snapshot   *snapshot)
 {
-  g_autoptr(SyHardware) hold = g_object_ref (self);
-  gboolean mirror_changed;
-
   if (snapshot->events != NULL)
     sy_hardware_deliver (self, snapshot->events);
 
-  /* The relays' handlers already see the mode they belong to. */
-  mirror_changed = self->mirror != snapshot->mirror;
   self->mirror = snapshot->mirror;
-
-  for (guint i = 0; i < SY_BENCH_N_RELAYS && self->shared != NULL; i++)
-    {
-      gboolean changed = !relay_state_equal (&self->relays[i], &snapshot->relays[i]);
-
-      sy_hardware_apply_relay (self, &snapshot->relays[i]);
-      if (emit && changed)
-        g_signal_emit (self, signals[RELAY_CHANGED], 0, i, "snapshot");
-    }
-
-  if (mirror_changed && self->shared != NULL)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MIRROR]);
+  for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)
+    sy_hardware_apply_relay (self, &snapshot->relays[i]);
 }
 
 /* Delivers what the bench posted so far, now. */
@@ -524,9 +484,9 @@ on_bench_link_changed (SyBench *bench,
   shared_post (shared, link_event_new (sy_bench_is_mirror (bench)));
 }
 
-/* The bench's thread (or an idle bench): answers a SnapshotRequest. The
- * first one connects the handlers and takes the snapshot in one go, so no
- * change falls between the two. */
+/* The bench's thread (or an idle bench): answers the SnapshotRequest of a
+ * new SyHardware, connecting the handlers and taking the snapshot in one
+ * go, so that no change falls between the two. */
 static void
 snapshot_request_answer (gpointer data)
 {
@@ -534,21 +494,17 @@ snapshot_request_answer (gpointer data)
   Shared *shared = request->shared;
   g_autoptr(Snapshot) snapshot = NULL;
 
-  if (request->attach)
-    {
-      g_signal_connect_data (shared->bench, "reading", G_CALLBACK (on_bench_reading),
-                             shared_ref (shared), shared_closure_unref, G_CONNECT_DEFAULT);
-      g_signal_connect_data (shared->bench, "relay-changed", G_CALLBACK (on_bench_relay_changed),
-                             shared_ref (shared), shared_closure_unref, G_CONNECT_DEFAULT);
-      g_signal_connect_data (shared->bench, "link-changed", G_CALLBACK (on_bench_link_changed),
-                             shared_ref (shared), shared_closure_unref, G_CONNECT_DEFAULT);
-    }
+  g_signal_connect_data (shared->bench, "reading", G_CALLBACK (on_bench_reading),
+                         shared_ref (shared), shared_closure_unref, G_CONNECT_DEFAULT);
+  g_signal_connect_data (shared->bench, "relay-changed", G_CALLBACK (on_bench_relay_changed),
+                         shared_ref (shared), shared_closure_unref, G_CONNECT_DEFAULT);
+  g_signal_connect_data (shared->bench, "link-changed", G_CALLBACK (on_bench_link_changed),
+                         shared_ref (shared), shared_closure_unref, G_CONNECT_DEFAULT);
 
   snapshot = snapshot_take (shared->bench);
 
   g_mutex_lock (&shared->lock);
-  if (request->attach)
-    shared->reading = *sy_bench_get_reading (shared->bench);
+  shared->reading = *sy_bench_get_reading (shared->bench);
 
   if (request->serial == shared->snapshot_serial && !shared->snapshot_abandoned)
     {
@@ -799,12 +755,12 @@ sy_hardware_send (SyHardware  *self,
   sy_server_invoke (self->server, command_cb, command, command_free);
 }
 
-/* Owner thread: asks the bench's thread for a snapshot (the first time,
- * @attach, also to connect the handlers) and waits for it, briefly.
+/* Owner thread, for a new SyHardware: asks the bench's thread to connect
+ * the handlers and take a snapshot, and waits for it, briefly (only when
+ * the server runs: stopped, the answer comes at once, on this thread).
  * Returns NULL if it did not come in time: it comes as events then. */
 static Snapshot *
-sy_hardware_request_snapshot (SyHardware *self,
-                              gboolean    attach)
+sy_hardware_request_snapshot (SyHardware *self)
 {
   Shared *shared = self->shared;
   SnapshotRequest *request = g_new0 (SnapshotRequest, 1);
@@ -818,7 +774,6 @@ sy_hardware_request_snapshot (SyHardware *self,
   g_mutex_unlock (&shared->lock);
 
   request->shared = shared_ref (shared);
-  request->attach = attach;
 
   /* Stopped, this answers at once, on this thread. */
   sy_server_invoke (self->server, nothing_cb, request, snapshot_request_answer);
@@ -839,9 +794,9 @@ sy_hardware_request_snapshot (SyHardware *self,
   return snapshot;
 }
 
-/* The server started: its thread may have made the bench a mirror (which
- * the bench does not announce), so read it again. It stopped: the bench is
- * its own again, and said so before the thread ended. */
+/* The server stopped: the bench is its own again, and said so before the
+ * thread ended. (A start needs nothing: what the thread does to the bench
+ * comes as events.) */
 static void
 on_server_running (SyServer   *server,
                    GParamSpec *pspec,
@@ -849,22 +804,10 @@ on_server_running (SyServer   *server,
 {
   g_autoptr(SyHardware) hold = g_object_ref (self);
 
-  if (self->shared == NULL)
+  if (self->shared == NULL || sy_server_get_running (server))
     return;
 
-  if (sy_server_get_running (server))
-    {
-      g_autoptr(Snapshot) snapshot = sy_hardware_request_snapshot (self, FALSE);
-
-      if (snapshot != NULL)
-        sy_hardware_apply_snapshot (self, snapshot, TRUE);
-      else
-        g_message ("The server thread did not answer in time; the relays will show when it does");
-    }
-  else
-    {
-      sy_hardware_flush (self);
-    }
+  sy_hardware_flush (self);
 }
 
 /* GObject */
@@ -1048,10 +991,10 @@ sy_hardware_new (SyServer *server)
 
   g_signal_connect (server, "notify::running", G_CALLBACK (on_server_running), self);
 
-  snapshot = sy_hardware_request_snapshot (self, TRUE);
+  snapshot = sy_hardware_request_snapshot (self);
   if (snapshot != NULL)
     {
-      sy_hardware_apply_snapshot (self, snapshot, FALSE);
+      sy_hardware_apply_snapshot (self, snapshot);
       g_mutex_lock (&shared->lock);
       self->reading = shared->reading;
       g_mutex_unlock (&shared->lock);
