@@ -346,21 +346,31 @@ get_bool (JsonObject *object,
   return json_node_get_boolean (node);
 }
 
+/* A JSON number (integer or not); anything else is not one. */
+static gboolean
+node_number (JsonNode *node,
+             double   *number)
+{
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
+    return FALSE;
+  if (json_node_get_value_type (node) == G_TYPE_INT64)
+    *number = (double) json_node_get_int (node);
+  else if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
+    *number = json_node_get_double (node);
+  else
+    return FALSE;
+
+  return TRUE;
+}
+
 static gint64
 get_int (JsonObject *object,
          const char *member,
          gint64      fallback)
 {
-  JsonNode *node = json_object_get_member (object, member);
+  double number;
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return fallback;
-  if (json_node_get_value_type (node) == G_TYPE_INT64)
-    return json_node_get_int (node);
-  if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
-    return (gint64) json_node_get_double (node);
-
-  return fallback;
+  return node_number (json_object_get_member (object, member), &number) ? (gint64) number : fallback;
 }
 
 static const char *
@@ -626,10 +636,9 @@ on_reading (SyUplink   *self,
     {
       JsonNode *value = json_object_get_member (json_node_get_object (values), sy_bench_get_sensor_spec (i)->id);
 
-      /* A sensor the upstream does not report is stale here. */
-      reading.stale[i] = value == NULL || !JSON_NODE_HOLDS_VALUE (value);
-      if (!reading.stale[i])
-        reading.values[i] = json_node_get_double (value);
+      /* A sensor the upstream does not report (as a number) is stale here,
+       * holding its last value. */
+      reading.stale[i] = !node_number (value, &reading.values[i]);
     }
 
   if (stale != NULL && JSON_NODE_HOLDS_ARRAY (stale))
@@ -676,15 +685,13 @@ on_history (SyUplink   *self,
 
   for (guint k = 0; k < MIN (json_array_get_length (ta), json_array_get_length (va)); k++)
     {
-      JsonNode *tk = json_array_get_element (ta, k);
-      JsonNode *vk = json_array_get_element (va, k);
       gint64 time_ms;
-      double value;
+      double when, value;
 
-      if (!JSON_NODE_HOLDS_VALUE (tk) || !JSON_NODE_HOLDS_VALUE (vk))
+      if (!node_number (json_array_get_element (ta, k), &when) ||
+          !node_number (json_array_get_element (va, k), &value))
         continue;
-      time_ms = json_node_get_int (tk);
-      value = json_node_get_double (vk);
+      time_ms = (gint64) when;
       g_array_append_val (times, time_ms);
       g_array_append_val (values, value);
     }

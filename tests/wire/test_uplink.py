@@ -403,6 +403,78 @@ class Outage(unittest.TestCase):
         run(go(), timeout=60)
 
 
+class HostileUpstream(unittest.TestCase):
+    """An upstream that speaks the subprotocols badly: the relay server
+    ignores what it cannot use, keeps serving its clients and takes what is
+    good."""
+
+    def test_malformed_upstream_messages_are_ignored(self):
+        import websockets
+        port = free_port()
+        bad_relay = ["not json", "[1, 2]", '{"no": "type"}', '{"type": 7}',
+                     '{"type": "relay", "relay": "lamp"}',
+                     '{"type": "relay", "relay": {"id": "nope", "on": true}}',
+                     '{"type": "relay", "relay": {"id": "lamp", "on": "yes", "changed": "x"}}',
+                     '{"type": "ack", "id": 999}', '{"type": "ack", "id": "x"}',
+                     '{"type": "error", "id": 5, "code": "interlock"}',
+                     '{"type": "relays", "relays": 3, "chain": "x"}']
+        bad_sensor = ["{", '{"type": "sensors", "tick_hz": "fast"}',
+                      '{"type": "reading", "values": 3}',
+                      '{"type": "reading", "seq": "x", "t": "y", "values": {"temperature": "hot"}, "stale": 4}',
+                      '{"type": "history", "sensor": "temperature", "t": [1, "a"], "v": [2]}',
+                      '{"type": "history", "sensor": "nope", "t": [], "v": []}']
+        good_relays = {"type": "relays", "chain": [], "relays": [
+            {"id": rid, "name": rid.title(), "on": rid == "lamp", "pending": False, "target": rid == "lamp",
+             "stuck": False, "max_on_ms": 0, "safe_default": -1, "changed": 1, "interlock": None,
+             "available": True} for rid in RELAY_IDS]}
+
+        async def serve(ws, path=None):
+            protocol = ws.subprotocol
+            await ws.send(json.dumps({"type": "hello", "protocol": protocol, "server": "Switchyard",
+                                      "version": "0", "role": "control", "session": "0badc0de0badc0de-1"}))
+            for text in (bad_relay if protocol == RELAY else bad_sensor):
+                await ws.send(text)
+            if protocol == RELAY:
+                await ws.send(json.dumps(good_relays))
+            else:
+                # Good but for one value that is not a number.
+                values = {s: 1.5 for s in SENSOR_IDS}
+                values["temperature"] = "hot"
+                await ws.send(json.dumps({"type": "reading", "seq": 9, "t": int(time.time() * 1000),
+                                          "values": values, "stale": []}))
+            await ws.wait_closed()
+
+        async def go():
+            async with websockets.serve(serve, "127.0.0.1", port, subprotocols=[RELAY, SENSOR]):
+                b = await asyncio.to_thread(start_bench_server, self, "--uplink",
+                                            "ws://127.0.0.1:%d/ws" % port)
+                await asyncio.to_thread(wait_for, lambda: uplink_state(b) == "connected", 10,
+                                        "the uplink takes the good snapshot")
+                relays = relays_by_id((await _snapshot(b))["relays"])
+                self.assertTrue(all(r["available"] for r in relays.values()))
+                self.assertTrue(relays["lamp"]["on"])
+                self.assertFalse(relays["fan"]["on"])
+                c = await Client.connect(b, SENSOR)
+                try:
+                    # The latest reading is the snapshot's: the last one,
+                    # where the value that is not a number makes its sensor
+                    # stale rather than 0.
+                    m = c.first_reading
+                    self.assertEqual((m["type"], m["seq"]), ("reading", 9), m)
+                    self.assertEqual(m["stale"], ["temperature"])
+                    for sensor in SENSOR_IDS[1:]:
+                        self.assertEqual(m["values"][sensor], 1.5)
+                    self.assertNotEqual(m["values"]["temperature"], 0)
+                finally:
+                    await c.close()
+                self.assertIn("not a JSON object with a type", b.stderr_text())
+                self.assertIn("answered an error to no command", b.stderr_text())
+                self.assertIsNone(b.proc.poll(), "the relay server died")
+                code, _ = await asyncio.to_thread(b.stop)
+                self.assertEqual(code, 0)
+        run(go(), timeout=60)
+
+
 class Loops(unittest.TestCase):
 
     def test_an_uplink_to_itself_is_refused(self):
