@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "sy-bench.h"
+#include "sy-json.h"
 
 /*
  * SyBench is the simulated test bench: six sensors and eight relays.
@@ -1392,23 +1393,6 @@ get_member (JsonObject *object,
   return node;
 }
 
-static gboolean
-node_get_number (JsonNode *node,
-                 double   *value)
-{
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return FALSE;
-
-  if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
-    *value = json_node_get_double (node);
-  else if (json_node_get_value_type (node) == G_TYPE_INT64)
-    *value = (double) json_node_get_int (node);
-  else
-    return FALSE;
-
-  return TRUE;
-}
-
 /* The root object of a state file of our version, or %NULL. */
 static JsonObject *
 parse_state (JsonParser  *parser,
@@ -1674,7 +1658,7 @@ parse_saved_history (JsonObject *root,
           gint64 t_ms;
 
           if (!JSON_NODE_HOLDS_VALUE (t) || json_node_get_value_type (t) != G_TYPE_INT64 ||
-              !node_get_number (json_array_get_element (v_array, k), &v))
+              !sy_json_node_get_number (json_array_get_element (v_array, k), &v))
             {
               g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                            "point %u of %s is not a number", k, sensor_specs[i].id);

@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "sy-connection.h"
+#include "sy-json.h"
 #include "sy-sensor-protocol.h"
 
 /*
@@ -207,21 +208,7 @@ get_number (JsonObject *object,
             const char *member,
             double     *value)
 {
-  JsonNode *node = json_object_get_member (object, member);
-  GType type;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return FALSE;
-
-  type = json_node_get_value_type (node);
-  if (type == G_TYPE_INT64)
-    *value = json_node_get_int (node);
-  else if (type == G_TYPE_DOUBLE)
-    *value = json_node_get_double (node);
-  else
-    return FALSE;
-
-  return isfinite (*value);
+  return sy_json_node_get_number (json_object_get_member (object, member), value);
 }
 
 static void

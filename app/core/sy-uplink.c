@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "sy-client.h"
+#include "sy-json.h"
 #include "sy-relay-protocol.h"
 #include "sy-sensor-protocol.h"
 #include "sy-uplink.h"
@@ -346,23 +347,6 @@ get_bool (JsonObject *object,
   return json_node_get_boolean (node);
 }
 
-/* A JSON number (integer or not); anything else is not one. */
-static gboolean
-node_number (JsonNode *node,
-             double   *number)
-{
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return FALSE;
-  if (json_node_get_value_type (node) == G_TYPE_INT64)
-    *number = (double) json_node_get_int (node);
-  else if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
-    *number = json_node_get_double (node);
-  else
-    return FALSE;
-
-  return TRUE;
-}
-
 static gint64
 get_int (JsonObject *object,
          const char *member,
@@ -370,7 +354,7 @@ get_int (JsonObject *object,
 {
   double number;
 
-  return node_number (json_object_get_member (object, member), &number) ? (gint64) number : fallback;
+  return sy_json_node_get_number (json_object_get_member (object, member), &number) ? (gint64) number : fallback;
 }
 
 static const char *
@@ -638,7 +622,7 @@ on_reading (SyUplink   *self,
 
       /* A sensor the upstream does not report (as a number) is stale here,
        * holding its last value. */
-      reading.stale[i] = !node_number (value, &reading.values[i]);
+      reading.stale[i] = !sy_json_node_get_number (value, &reading.values[i]);
     }
 
   if (stale != NULL && JSON_NODE_HOLDS_ARRAY (stale))
@@ -688,8 +672,8 @@ on_history (SyUplink   *self,
       gint64 time_ms;
       double when, value;
 
-      if (!node_number (json_array_get_element (ta, k), &when) ||
-          !node_number (json_array_get_element (va, k), &value))
+      if (!sy_json_node_get_number (json_array_get_element (ta, k), &when) ||
+          !sy_json_node_get_number (json_array_get_element (va, k), &value))
         continue;
       time_ms = (gint64) when;
       g_array_append_val (times, time_ms);
