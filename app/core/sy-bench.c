@@ -17,6 +17,7 @@
 
 #include "sy-bench.h"
 #include "sy-json.h"
+#include "sy-source.h"
 
 /*
  * SyBench is the simulated test bench: six sensors and eight relays.
@@ -305,16 +306,6 @@ relax (double value,
   return target + (value - target) * exp (-rate_dt);
 }
 
-static void
-clear_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
-
 static GSource *
 bench_add_timeout (SyBench     *self,
                    guint        ms,
@@ -322,13 +313,7 @@ bench_add_timeout (SyBench     *self,
                    gpointer     data,
                    const char  *name)
 {
-  GSource *source = g_timeout_source_new (ms);
-
-  g_source_set_callback (source, func, data, NULL);
-  g_source_set_static_name (source, name);
-  g_source_attach (source, self->context);
-
-  return source;
+  return sy_timeout_source_attach (self->context, ms, func, data, name);
 }
 
 static guint
@@ -903,8 +888,8 @@ relay_switch_off_now (SyBench    *self,
                       Relay      *r,
                       const char *reason)
 {
-  clear_source (&r->pulse_end);
-  clear_source (&r->max_on);
+  sy_clear_source (&r->pulse_end);
+  sy_clear_source (&r->max_on);
   r->pulse_end_at = 0;
   r->pulse_ms = 0;
   r->state.on = FALSE;
@@ -920,7 +905,7 @@ relay_pulse_end_cb (gpointer data)
 {
   Relay *r = data;
 
-  clear_source (&r->pulse_end);
+  sy_clear_source (&r->pulse_end);
   relay_switch_off_now (r->bench, r, "pulse end");
 
   return G_SOURCE_REMOVE;
@@ -931,7 +916,7 @@ relay_max_on_cb (gpointer data)
 {
   Relay *r = data;
 
-  clear_source (&r->max_on);
+  sy_clear_source (&r->max_on);
   g_message ("%s (%s) reached its maximum on-time of %u ms; switching it off",
              r->state.name, r->state.id, r->state.max_on_ms);
   relay_switch_off_now (r->bench, r, "max on-time");
@@ -942,8 +927,8 @@ relay_max_on_cb (gpointer data)
 static void
 relay_clear_timers (Relay *r)
 {
-  clear_source (&r->pulse_end);
-  clear_source (&r->max_on);
+  sy_clear_source (&r->pulse_end);
+  sy_clear_source (&r->max_on);
 }
 
 /* (Re)arms the pulse end and the maximum on-time of a relay that is on,
@@ -979,13 +964,13 @@ relay_actuation_cb (gpointer data)
   gint64 now = g_get_monotonic_time ();
   gboolean was_on = r->state.on;
 
-  clear_source (&r->actuation);
+  sy_clear_source (&r->actuation);
 
   /* A stuck relay never answers; the command timeout settles it. */
   if (r->state.stuck)
     return G_SOURCE_REMOVE;
 
-  clear_source (&r->timeout);
+  sy_clear_source (&r->timeout);
   r->state.on = r->state.target;
   r->state.pending = FALSE;
   r->state.changed_ms = self->clock_ms;
@@ -1021,8 +1006,8 @@ relay_timeout_cb (gpointer data)
   SyBench *self = r->bench;
   g_autoptr(GError) error = NULL;
 
-  clear_source (&r->timeout);
-  clear_source (&r->actuation);
+  sy_clear_source (&r->timeout);
+  sy_clear_source (&r->actuation);
   r->state.pending = FALSE;
   r->state.target = r->state.on;
   r->pulse_ms = 0;
@@ -1091,7 +1076,7 @@ relay_command (SyBench      *self,
     return FALSE;
 
   /* A new command replaces a running pulse: its author decides now. */
-  clear_source (&r->pulse_end);
+  sy_clear_source (&r->pulse_end);
   r->pulse_end_at = 0;
   r->pulse_ms = pulse_ms;
 
@@ -1985,8 +1970,8 @@ sy_bench_stop (SyBench *self)
 
   self->running = FALSE;
   self->stopped = TRUE;
-  clear_source (&self->tick);
-  clear_source (&self->autosave);
+  sy_clear_source (&self->tick);
+  sy_clear_source (&self->autosave);
 
   sy_bench_cancel_pending (self);
 
@@ -2076,7 +2061,7 @@ sy_bench_set_tick_hz (SyBench *self,
 
   if (self->tick != NULL)
     {
-      clear_source (&self->tick);
+      sy_clear_source (&self->tick);
       bench_add_tick (self);
     }
 }
@@ -2546,8 +2531,8 @@ sy_bench_cancel_pending (SyBench *self)
       if (!r->state.pending)
         continue;
 
-      clear_source (&r->actuation);
-      clear_source (&r->timeout);
+      sy_clear_source (&r->actuation);
+      sy_clear_source (&r->timeout);
       r->state.pending = FALSE;
       r->state.target = r->state.on;
       r->pulse_ms = 0;

@@ -12,6 +12,7 @@
 #include "sy-json.h"
 #include "sy-relay-protocol.h"
 #include "sy-sensor-protocol.h"
+#include "sy-source.h"
 #include "sy-uplink.h"
 
 /*
@@ -95,29 +96,13 @@ typedef struct
 
 static void sy_uplink_connect (SyUplink *self);
 
-static void
-clear_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
-
 static GSource *
 add_timeout (guint        ms,
              GSourceFunc  func,
              gpointer     data,
              const char  *name)
 {
-  GSource *source = g_timeout_source_new (ms);
-
-  g_source_set_callback (source, func, data, NULL);
-  g_source_set_static_name (source, name);
-  g_source_attach (source, g_main_context_get_thread_default ());
-
-  return source;
+  return sy_timeout_source_attach (g_main_context_get_thread_default (), ms, func, data, name);
 }
 
 /**
@@ -274,7 +259,7 @@ retry_cb (gpointer data)
 {
   SyUplink *self = data;
 
-  clear_source (&self->retry);
+  sy_clear_source (&self->retry);
   sy_uplink_connect (self);
 
   return G_SOURCE_REMOVE;
@@ -295,7 +280,7 @@ link_down (SyUplink      *self,
 
   drop_client (&self->sensor);
   drop_client (&self->relay);
-  clear_source (&self->refresh);
+  sy_clear_source (&self->refresh);
 
   if (state == SY_UPLINK_CONNECTING)
     delay = sy_client_backoff_delay (self->failures, BACKOFF_INITIAL_MS, BACKOFF_MAX_MS,
@@ -321,7 +306,7 @@ link_down (SyUplink      *self,
   sy_bench_mirror_set_link (self->bench, FALSE, NULL);
   start_stale_readings (self);
 
-  clear_source (&self->retry);
+  sy_clear_source (&self->retry);
   self->retry = add_timeout (delay, retry_cb, self, "[sy-uplink] retry");
 }
 
@@ -598,7 +583,7 @@ on_sensors (SyUplink   *self,
     return;
 
   request_history (self, HISTORY_SECONDS);
-  clear_source (&self->refresh);
+  sy_clear_source (&self->refresh);
   self->refresh = add_timeout (HISTORY_REFRESH_S * 1000, refresh_cb, self, "[sy-uplink] history refresh");
 }
 
@@ -642,7 +627,7 @@ on_reading (SyUplink   *self,
         }
     }
 
-  clear_source (&self->stale);
+  sy_clear_source (&self->stale);
   sy_bench_mirror_reading (self->bench, &reading);
 }
 
@@ -1054,9 +1039,9 @@ sy_uplink_stop (SyUplink *self)
     return;
 
   self->running = FALSE;
-  clear_source (&self->retry);
-  clear_source (&self->stale);
-  clear_source (&self->refresh);
+  sy_clear_source (&self->retry);
+  sy_clear_source (&self->stale);
+  sy_clear_source (&self->refresh);
 
   clients[0] = g_steal_pointer (&self->sensor);
   clients[1] = g_steal_pointer (&self->relay);
