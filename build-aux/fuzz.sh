@@ -47,8 +47,10 @@ CORE_SOURCES=(
   sy-audit.c
   sy-bench.c
   sy-connection.c
+  sy-json.c
   sy-json-protocol.c
   sy-relay-protocol.c
+  sy-source.c
   sy-subprotocol.c
   sy-wire-guard.c
 )
