@@ -454,11 +454,18 @@ class HostileUpstream(unittest.TestCase):
                 self.assertTrue(all(r["available"] for r in relays.values()))
                 self.assertTrue(relays["lamp"]["on"])
                 self.assertFalse(relays["fan"]["on"])
-                c = await Client.connect(b, SENSOR)
+                # The sensor link comes on its own: wait until the relay
+                # server has the upstream's last reading (a new client's
+                # snapshot), where the value that is not a number makes its
+                # sensor stale rather than 0.
+                deadline = time.monotonic() + 10
+                while True:
+                    c = await Client.connect(b, SENSOR)
+                    if c.first_reading.get("seq") == 9 or time.monotonic() > deadline:
+                        break
+                    await c.close()
+                    await asyncio.sleep(0.1)
                 try:
-                    # The latest reading is the snapshot's: the last one,
-                    # where the value that is not a number makes its sensor
-                    # stale rather than 0.
                     m = c.first_reading
                     self.assertEqual((m["type"], m["seq"]), ("reading", 9), m)
                     self.assertEqual(m["stale"], ["temperature"])
