@@ -10,8 +10,11 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <locale.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <webkit/webkit.h>
 
 #include "sy-application.h"
@@ -813,6 +816,135 @@ test_window_tls (void)
 /* WebKit's web process and the application's bus name live as long as the
  * process, and each test has directories of its own: every test runs in a
  * process of its own. */
+/* Whether @pid descends from this test process. */
+static gboolean
+is_descendant (pid_t pid)
+{
+  pid_t self = getpid ();
+
+  while (pid > 1)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+      g_autofree char *stat = NULL;
+      const char *after_name;
+      int parent;
+
+      if (!g_file_get_contents (path, &stat, NULL, NULL))
+        return FALSE;
+      /* "pid (comm) state ppid …": the name may hold spaces and parentheses. */
+      after_name = strrchr (stat, ')');
+      if (after_name == NULL || sscanf (after_name, ") %*c %d", &parent) != 1)
+        return FALSE;
+      if (parent == self)
+        return TRUE;
+      pid = parent;
+    }
+
+  return FALSE;
+}
+
+/* Kills the web processes this test started, the way a crash would. */
+static guint
+kill_web_processes (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+  guint killed = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *comm_path = g_build_filename ("/proc", name, "comm", NULL);
+      g_autofree char *comm = NULL;
+      pid_t pid = (pid_t) g_ascii_strtoll (name, NULL, 10);
+
+      if (pid <= 0 || !g_file_get_contents (comm_path, &comm, NULL, NULL))
+        continue;
+      /* The kernel keeps 15 characters of the name. */
+      if (!g_str_has_prefix (comm, "WebKitWebProces") || !is_descendant (pid))
+        continue;
+      g_test_message ("killing web process %d", pid);
+      if (kill (pid, SIGKILL) == 0)
+        killed++;
+    }
+
+  return killed;
+}
+
+static void
+count_departures (GListModel *model,
+                  guint       position,
+                  guint       removed,
+                  guint       added,
+                  guint      *departed)
+{
+  *departed += removed;
+}
+
+static void
+wait_for_page (WebKitWebView *view,
+               GListModel    *connections)
+{
+  g_autofree char *state = NULL;
+
+  WAIT_UNTIL ((g_free (state),
+               state = eval_js (view, "document.getElementById('link') ? "
+                                      "document.getElementById('link').dataset.state : 'loading'"),
+               g_strcmp0 (state, "connected") == 0), 20000);
+  WAIT_UNTIL (g_list_model_get_n_items (connections) == 4, 10000);
+}
+
+/* The page's web process dies: the window loads the page again, and the
+ * page connects again. A second death soon after waits before reloading. */
+static void
+test_window_web_process_crash (void)
+{
+  g_autoptr(SyServer) server = sy_test_server_new ();
+  g_autoptr(SyTokenKeeper) tokens = NULL;
+  g_autoptr(SyBench) bench = sy_bench_new (3, NULL);
+  g_autoptr(SyAudit) audit = sy_audit_new (NULL);
+  g_autoptr(SyApplication) app = NULL;
+  g_autoptr(GError) error = NULL;
+  GListModel *connections = sy_server_get_connections (server);
+  SyWindow *window;
+  WebKitWebView *view;
+  guint departed = 0;
+  gint64 second_crash;
+
+  tokens = sy_token_keeper_new (NULL, &error);
+  g_assert_no_error (error);
+  sy_server_install_bench (server, bench, audit);
+  g_object_set (server, "token-keeper", tokens, "default-role", SY_ROLE_VIEW, NULL);
+
+  app = sy_application_new (server);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  window = SY_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  view = sy_window_get_web_view (window);
+  wait_for_page (view, connections);
+
+  g_signal_connect (connections, "items-changed", G_CALLBACK (count_departures), &departed);
+  g_assert_cmpuint (kill_web_processes (), >=, 1);
+  /* The dead page's four sockets go, and the reloaded page's four come. */
+  WAIT_UNTIL (departed >= 4, 10000);
+  wait_for_page (view, connections);
+  g_assert_cmpstr (visible_page (window), ==, "page");
+
+  /* Again at once: the reload waits (5 s) instead of racing a crash loop. */
+  departed = 0;
+  g_assert_cmpuint (kill_web_processes (), >=, 1);
+  WAIT_UNTIL (departed >= 4, 10000);
+  second_crash = g_get_monotonic_time ();
+  WAIT_UNTIL (g_get_monotonic_time () - second_crash > G_USEC_PER_SEC, 5000);
+  g_assert_cmpuint (g_list_model_get_n_items (connections), ==, 0);
+  wait_for_page (view, connections);
+
+  g_signal_handlers_disconnect_by_data (connections, &departed);
+  gtk_window_destroy (GTK_WINDOW (window));
+  sy_server_stop (server);
+}
+
 static void
 run_in_subprocess (gconstpointer data)
 {
@@ -859,6 +991,7 @@ main (int   argc,
   add_test ("/gui/window/tls", test_window_tls);
   add_test ("/gui/window/german", test_window_german);
   add_test ("/gui/window/screenshot", test_window_screenshot);
+  add_test ("/gui/window/web-process-crash", test_window_web_process_crash);
 
   return g_test_run ();
 }

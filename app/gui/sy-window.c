@@ -18,6 +18,7 @@
 #include "sy-connections-panel.h"
 #include "sy-hardware-panel.h"
 #include "sy-log-panel.h"
+#include "sy-source.h"
 #include "sy-window.h"
 
 /* The QR code's look: pixels per module and the quiet zone the standard
@@ -46,6 +47,8 @@ struct _SyWindow
   /* Owned */
   SyServer             *server;
   GSettings            *settings;
+  GSource              *reload_source;
+  gint64                last_crash;
 
   /* Unowned */
   SyApplication        *application;
@@ -309,6 +312,52 @@ on_load_failed (WebKitWebView   *web_view,
   return TRUE;
 }
 
+/* A crash that follows another this soon waits before the reload, so a
+ * page that keeps crashing the web process does not keep the CPU busy. */
+#define CRASH_AGAIN_US   (10 * G_USEC_PER_SEC)
+#define CRASH_BACKOFF_MS 5000
+
+static gboolean
+reload_after_crash_cb (gpointer data)
+{
+  SyWindow *self = data;
+
+  sy_clear_source (&self->reload_source);
+  if (sy_server_get_running (self->server))
+    update_running (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* The page runs in a web process of its own. If that process dies, the
+ * view would stay blank (or frozen) with the page's connections gone: load
+ * the page again, and say so. */
+static void
+on_web_process_terminated (WebKitWebView                     *web_view,
+                           WebKitWebProcessTerminationReason  reason,
+                           SyWindow                          *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  gboolean again = self->last_crash != 0 && now - self->last_crash < CRASH_AGAIN_US;
+  const char *what;
+
+  if (reason == WEBKIT_WEB_PROCESS_TERMINATED_BY_API)
+    return;
+
+  what = reason == WEBKIT_WEB_PROCESS_EXCEEDED_MEMORY_LIMIT ? "exceeded its memory limit" : "crashed";
+  g_message ("the control page's web process %s; reloading the page%s",
+             what, again ? " in 5 s" : "");
+  self->last_crash = now;
+  toast (self, _("The control page stopped unexpectedly and was reloaded"));
+
+  sy_clear_source (&self->reload_source);
+  if (again)
+    self->reload_source = sy_timeout_source_attach (NULL, CRASH_BACKOFF_MS, reload_after_crash_cb,
+                                                    self, "[switchyard] reload after crash");
+  else
+    reload_after_crash_cb (self);
+}
+
 /* With TLS the server usually has a certificate of its own making, which
  * WebKit does not trust. The view trusts exactly that certificate, for
  * exactly the server's host, and nothing else. */
@@ -488,6 +537,7 @@ sy_window_dispose (GObject *object)
 {
   SyWindow *self = (SyWindow *)object;
 
+  sy_clear_source (&self->reload_source);
   if (self->server != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->server, self);
@@ -545,6 +595,7 @@ sy_window_init (SyWindow *self)
   webkit_network_session_set_proxy_settings (session, WEBKIT_NETWORK_PROXY_MODE_NO_PROXY, NULL);
   g_signal_connect (self->web_view, "load-failed", G_CALLBACK (on_load_failed), self);
   g_signal_connect (self->web_view, "load-failed-with-tls-errors", G_CALLBACK (on_load_failed_with_tls_errors), self);
+  g_signal_connect (self->web_view, "web-process-terminated", G_CALLBACK (on_web_process_terminated), self);
 
 #if DEVELOPMENT_BUILD
   gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
