@@ -80,6 +80,9 @@ typedef struct
   gint64   t_ms;
   double   values[SY_BENCH_N_SENSORS];
   gboolean stale[SY_BENCH_N_SENSORS];
+  /* Another reading follows in the same turn of the main loop: the bench
+   * is catching up on late ticks. */
+  gboolean more;
 } SyReading;
 
 typedef struct

@@ -527,6 +527,39 @@ sy_connection_send (SyConnection          *self,
 }
 
 /**
+ * sy_connection_cork:
+ * @self: a #SyConnection
+ *
+ * Holds back what is sent from now on, until sy_connection_uncork() in the
+ * same turn of the main loop writes it to the socket at once. For a burst
+ * of small messages to many peers, where one system call per message and
+ * peer is most of the cost.
+ */
+void
+sy_connection_cork (SyConnection *self)
+{
+  g_return_if_fail (SY_IS_CONNECTION (self));
+
+  if (self->guard != NULL)
+    sy_wire_guard_cork (self->guard);
+}
+
+/**
+ * sy_connection_uncork:
+ * @self: a #SyConnection
+ *
+ * Writes what was held back since sy_connection_cork().
+ */
+void
+sy_connection_uncork (SyConnection *self)
+{
+  g_return_if_fail (SY_IS_CONNECTION (self));
+
+  if (self->guard != NULL)
+    sy_wire_guard_uncork (self->guard);
+}
+
+/**
  * sy_connection_send_text:
  * @self: a #SyConnection
  * @text: a NUL-terminated UTF-8 string

@@ -43,6 +43,8 @@ gushort             sy_connection_get_close_code        (SyConnection          *
 gboolean            sy_connection_send                  (SyConnection          *self,
                                                          SoupWebsocketDataType  type,
                                                          GBytes                *payload);
+void                sy_connection_cork                  (SyConnection          *self);
+void                sy_connection_uncork                (SyConnection          *self);
 gboolean            sy_connection_send_text             (SyConnection          *self,
                                                          const char            *text);
 void                sy_connection_close                 (SyConnection          *self,

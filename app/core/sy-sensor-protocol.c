@@ -13,6 +13,7 @@
 #include "sy-connection.h"
 #include "sy-json.h"
 #include "sy-sensor-protocol.h"
+#include "sy-source.h"
 
 /*
  * switchyard.sensor.v1: the catalogue, then readings at each client's rate.
@@ -30,6 +31,7 @@ struct _SySensorProtocol
 
   /* Owned */
   SyBench        *bench;
+  GSource        *uncork;
 };
 
 G_DEFINE_FINAL_TYPE (SySensorProtocol, sy_sensor_protocol, SY_TYPE_JSON_PROTOCOL)
@@ -96,12 +98,49 @@ format_reading (const SyReading *reading,
 }
 
 static void
+uncork_all (SySensorProtocol *self)
+{
+  GPtrArray *connections = sy_json_protocol_get_connections (SY_JSON_PROTOCOL (self));
+
+  sy_clear_source (&self->uncork);
+  for (guint i = 0; i < connections->len; i++)
+    sy_connection_uncork (g_ptr_array_index (connections, i));
+}
+
+static gboolean
+uncork_cb (gpointer data)
+{
+  uncork_all (data);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Readings that come in one turn of the main loop (a bench catching up on
+ * late ticks) go to each client in one write, after the last of them. The
+ * idle is only a backstop, for a turn whose last reading never came. */
+static void
+cork (SySensorProtocol *self,
+      SyConnection     *connection)
+{
+  sy_connection_cork (connection);
+  if (self->uncork != NULL)
+    return;
+
+  self->uncork = g_idle_source_new ();
+  g_source_set_priority (self->uncork, G_PRIORITY_HIGH);
+  g_source_set_callback (self->uncork, uncork_cb, self, NULL);
+  g_source_set_static_name (self->uncork, "[sy-sensor-protocol] uncork");
+  g_source_attach (self->uncork, g_main_context_get_thread_default ());
+}
+
+static void
 on_reading (SyBench         *bench,
             const SyReading *reading,
             SySensorProtocol *self)
 {
   GPtrArray *connections = sy_json_protocol_get_connections (SY_JSON_PROTOCOL (self));
   gint64 now = g_get_monotonic_time ();
+  gint64 tick_period = G_USEC_PER_SEC / sy_bench_get_tick_hz (bench);
   /* Clients with the same subscription share one serialisation. */
   g_autofree char *all = NULL;
 
@@ -112,8 +151,18 @@ on_reading (SyBench         *bench,
       g_autofree char *own = NULL;
       const char *text;
       gint64 period;
+      gboolean every;
 
-      if (client == NULL || client->mask == 0 || now < client->next_due)
+      if (client == NULL || client->mask == 0)
+        continue;
+
+      /* A client that asks for the bench's rate or more gets every reading,
+       * each of those that come together too. One that asks for fewer gets
+       * them on its own schedule, and of readings that come together, the
+       * newest it is due for. */
+      period = (gint64) (G_USEC_PER_SEC / client->rate_hz);
+      every = period <= tick_period;
+      if (!every && (now < client->next_due || (reading->more && client->next_due + period > now)))
         continue;
 
       if (sy_connection_get_queued (connection) >= SY_SENSOR_MAX_QUEUED)
@@ -133,14 +182,21 @@ on_reading (SyBench         *bench,
           text = own = format_reading (reading, client->mask, client->skipped);
         }
 
+      if (reading->more)
+        cork (self, connection);
       if (sy_connection_send_text (connection, text))
         client->skipped = 0;
 
-      period = (gint64) (G_USEC_PER_SEC / client->rate_hz);
-      client->next_due += period;
-      if (client->next_due < now - period)
-        client->next_due = now;
+      if (!every)
+        {
+          client->next_due += period;
+          if (client->next_due < now - period)
+            client->next_due = now;
+        }
     }
+
+  if (!reading->more && self->uncork != NULL)
+    uncork_all (self);
 }
 
 static JsonNode *
@@ -384,6 +440,8 @@ sy_sensor_protocol_dispose (GObject *object)
 {
   SySensorProtocol *self = (SySensorProtocol *)object;
 
+  if (self->uncork != NULL)
+    uncork_all (self);
   if (self->bench != NULL)
     g_signal_handlers_disconnect_by_data (self->bench, self);
   g_clear_object (&self->bench);

@@ -28,5 +28,7 @@ gint64       sy_wire_guard_get_last_ping_written     (SyWireGuard *self);
 gboolean     sy_wire_guard_get_violated              (SyWireGuard *self);
 gint64       sy_wire_guard_get_oldest_unanswered_ping (SyWireGuard *self);
 void         sy_wire_guard_pong_received             (SyWireGuard *self);
+void         sy_wire_guard_cork                      (SyWireGuard *self);
+void         sy_wire_guard_uncork                    (SyWireGuard *self);
 
 G_END_DECLS
