@@ -1113,6 +1113,67 @@ test_run_tick (void)
 }
 
 static void
+record_reading (SyBench         *bench,
+                const SyReading *reading,
+                GArray          *readings)
+{
+  g_array_append_val (readings, *reading);
+}
+
+/* A tick that comes late takes the steps it missed, each with a reading of
+ * its own, in one turn of the main loop; all but the last say that more
+ * follow. Past four, the bench jumps. */
+static void
+test_run_catch_up (void)
+{
+  g_autoptr(SyBench) bench = bench_new (44);
+  g_autoptr(GArray) readings = g_array_new (FALSE, TRUE, sizeof (SyReading));
+  const SyReading *first;
+  SyReading before;
+  gint64 blocked;
+
+  sy_bench_set_tick_hz (bench, 100);
+  g_signal_connect (bench, "reading", G_CALLBACK (record_reading), readings);
+  sy_bench_start (bench);
+  WAIT_UNTIL (readings->len >= 2, 10000);
+  before = g_array_index (readings, SyReading, readings->len - 1);
+  g_assert_false (before.more);
+
+  /* The main loop is busy for 60 ms: six ticks late. */
+  g_array_set_size (readings, 0);
+  blocked = g_get_monotonic_time ();
+  g_usleep (60 * 1000);
+  while (readings->len == 0)
+    g_main_context_iteration (NULL, TRUE);
+  blocked = (g_get_monotonic_time () - blocked) / 1000;
+
+  /* One turn, four readings. */
+  g_assert_cmpuint (readings->len, ==, 4);
+  first = &g_array_index (readings, SyReading, 0);
+  for (guint i = 0; i < readings->len; i++)
+    {
+      const SyReading *r = &g_array_index (readings, SyReading, i);
+
+      g_assert_cmpuint (r->seq, ==, before.seq + 1 + i);
+      g_assert_cmpint (r->more, ==, i + 1 < readings->len);
+      if (i > 0)
+        g_assert_cmpint (r->t_ms, >, (r - 1)->t_ms);
+    }
+  /* They share the time that passed, evenly. */
+  g_assert_cmpint (g_array_index (readings, SyReading, 3).t_ms - before.t_ms, >=, 60);
+  g_assert_cmpint (g_array_index (readings, SyReading, 3).t_ms - before.t_ms, <=, blocked + 20);
+  g_assert_cmpint (first->t_ms - before.t_ms, >=, 15);
+
+  /* Back on time, one reading a tick. */
+  g_array_set_size (readings, 0);
+  WAIT_UNTIL (readings->len >= 5, 10000);
+  g_assert_false (g_array_index (readings, SyReading, readings->len - 1).more);
+
+  sy_bench_stop (bench);
+  g_signal_handlers_disconnect_by_data (bench, readings);
+}
+
+static void
 test_run_stop_cancels (void)
 {
   g_autofree char *dir = g_build_filename (g_get_user_state_dir (), "bench", NULL);
@@ -1907,6 +1968,7 @@ main (int   argc,
   g_test_add_func ("/core/bench/relay/rename", test_relay_rename);
   g_test_add_func ("/core/bench/relay/not-found", test_relay_not_found);
   g_test_add_func ("/core/bench/run/tick", test_run_tick);
+  g_test_add_func ("/core/bench/run/catch-up", test_run_catch_up);
   g_test_add_func ("/core/bench/run/stop-cancels", test_run_stop_cancels);
   g_test_add_func ("/core/bench/run/no-sources-left", test_run_no_sources_left);
   g_test_add_func ("/core/bench/persist/round-trip", test_persist_round_trip);

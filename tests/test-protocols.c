@@ -162,6 +162,148 @@ test_sensor_subscribe_rate (Fixture       *fixture,
   g_assert_cmpuint (count, <=, 13);
 }
 
+typedef struct
+{
+  GMutex  lock;
+  GArray *seqs;      /* of guint64: every reading the bench made */
+  GArray *batched;   /* of guint64: those that said more follow */
+  guint   stalls;
+} Stalls;
+
+/* On the server thread: stalls it for 70 ms (three and a half ticks) after
+ * every tenth reading, six times, so that the bench catches up in bursts. */
+static void
+stall_on_reading (SyBench         *bench,
+                  const SyReading *reading,
+                  Stalls          *stalls)
+{
+  gboolean stall;
+
+  g_mutex_lock (&stalls->lock);
+  g_array_append_val (stalls->seqs, reading->seq);
+  if (reading->more)
+    g_array_append_val (stalls->batched, reading->seq);
+  stall = !reading->more && stalls->seqs->len % 10 == 0 && stalls->stalls < 6;
+  if (stall)
+    stalls->stalls++;
+  g_mutex_unlock (&stalls->lock);
+
+  if (stall)
+    g_usleep (70 * 1000);
+}
+
+static gboolean
+has_seq (GArray  *seqs,
+         guint64  seq)
+{
+  for (guint i = 0; i < seqs->len; i++)
+    if (g_array_index (seqs, guint64, i) == seq)
+      return TRUE;
+
+  return FALSE;
+}
+
+static guint
+stalls_done (Stalls *stalls,
+             guint  *readings)
+{
+  guint done;
+
+  g_mutex_lock (&stalls->lock);
+  done = stalls->stalls;
+  *readings = stalls->seqs->len;
+  g_mutex_unlock (&stalls->lock);
+
+  return done;
+}
+
+/* When the bench catches up on late ticks, a client that asked for its rate
+ * gets every reading of the burst, in order and without a gap; a client that
+ * asked for fewer gets the newest of a burst, never one that more followed. */
+static void
+test_sensor_catch_up (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(SyTestClient) every = NULL;
+  g_autoptr(SyTestClient) slow = NULL;
+  g_autoptr(GArray) got = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) slow_got = g_array_new (FALSE, FALSE, sizeof (guint64));
+  Stalls stalls = { 0 };
+  guint64 last_seq;
+  guint made = 0;
+  guint made_by_last_stall;
+
+  g_mutex_init (&stalls.lock);
+  stalls.seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
+  stalls.batched = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  sy_test_server_start (fixture->server);
+  every = sy_test_client_new (fixture->session, fixture->server, "switchyard.sensor.v1");
+  slow = sy_test_client_new (fixture->session, fixture->server, "switchyard.sensor.v1");
+  sy_test_client_next (every, "sensors");
+  sy_test_client_next (slow, "sensors");
+  client_send (every, "{\"type\":\"subscribe\",\"id\":1,\"rate_hz\":50}");
+  client_send (slow, "{\"type\":\"subscribe\",\"id\":1,\"rate_hz\":5}");
+  sy_test_client_next (every, "ack");
+  sy_test_client_next (slow, "ack");
+
+  /* The fixture's bench ticks at 50 Hz. */
+  g_signal_connect (fixture->bench, "reading", G_CALLBACK (stall_on_reading), &stalls);
+  WAIT_UNTIL (stalls_done (&stalls, &made_by_last_stall) == 6, 20000);
+  /* …and the burst after it. */
+  WAIT_UNTIL (stalls_done (&stalls, &made) == 6 && made >= made_by_last_stall + 5, 20000);
+  g_mutex_lock (&stalls.lock);
+  last_seq = g_array_index (stalls.seqs, guint64, stalls.seqs->len - 1);
+  g_mutex_unlock (&stalls.lock);
+
+  /* Everything up to the last stall's burst has arrived. */
+  while (got->len == 0 || g_array_index (got, guint64, got->len - 1) < last_seq)
+    {
+      JsonObject *reading = sy_test_client_next (every, "reading");
+      guint64 seq = (guint64) json_object_get_int_member (reading, "seq");
+
+      g_assert_false (json_object_has_member (reading, "skipped"));
+      g_array_append_val (got, seq);
+    }
+  g_signal_handlers_disconnect_by_data (fixture->bench, &stalls);
+
+  g_mutex_lock (&stalls.lock);
+  g_assert_cmpuint (stalls.batched->len, >=, 6 * 2);
+  for (guint i = 0; i < stalls.batched->len; i++)
+    {
+      guint64 seq = g_array_index (stalls.batched, guint64, i);
+
+      /* Every burst went to the first client whole. */
+      if (seq > g_array_index (got, guint64, 0))
+        g_assert_true (has_seq (got, seq));
+    }
+  g_mutex_unlock (&stalls.lock);
+  for (guint i = 1; i < got->len; i++)
+    g_assert_cmpuint (g_array_index (got, guint64, i), ==, g_array_index (got, guint64, i - 1) + 1);
+
+  /* The slow one: readings at 5 Hz, none from the middle of a burst. */
+  for (guint i = 0; i < slow->messages->len; i++)
+    {
+      JsonObject *message = g_ptr_array_index (slow->messages, i);
+
+      if (g_strcmp0 (type_of (message), "reading") == 0)
+        {
+          guint64 seq = (guint64) json_object_get_int_member (message, "seq");
+
+          g_array_append_val (slow_got, seq);
+        }
+    }
+  g_assert_cmpuint (slow_got->len, >=, 2);
+  g_mutex_lock (&stalls.lock);
+  for (guint i = 0; i < slow_got->len; i++)
+    g_assert_false (has_seq (stalls.batched, g_array_index (slow_got, guint64, i)));
+  g_mutex_unlock (&stalls.lock);
+
+  g_array_unref (stalls.seqs);
+  g_array_unref (stalls.batched);
+  g_mutex_clear (&stalls.lock);
+}
+
 static void
 test_sensor_history (Fixture       *fixture,
                      gconstpointer  data)
@@ -785,6 +927,7 @@ main (int   argc,
 
   ADD ("/protocols/sensor/hello-and-stream", test_sensor_hello_and_stream);
   ADD ("/protocols/sensor/subscribe-rate", test_sensor_subscribe_rate);
+  ADD ("/protocols/sensor/catch-up", test_sensor_catch_up);
   ADD ("/protocols/sensor/history", test_sensor_history);
   ADD ("/protocols/relay/pending-confirmed", test_relay_pending_confirmed);
   ADD ("/protocols/relay/concurrent", test_relay_concurrent);
