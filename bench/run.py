@@ -66,7 +66,7 @@ FULL = {
     "rtt_count": 10000, "rtt_warmup": 1000, "rtt_size": 32,
     "throughput_connections": [1, 10, 50, 200], "throughput_headline": 50,
     "throughput_inflight": 16, "throughput_size": 32, "throughput_duration": 5,
-    "fanout_tick_hz": 1000, "fanout_runs": [[100, 1000], [1000, 10], [1000, 100]],
+    "fanout_tick_hz": 1000, "fanout_runs": [[100, 1000], [200, 1000], [1000, 10], [1000, 100]],
     "fanout_duration": 10,
     "memory_connections": [1000, 5000], "memory_settle_s": 2,
     "browser_count": 10000, "browser_warmup": 1000, "browser_size": 32,
@@ -668,14 +668,29 @@ def judge(results):
                       key=lambda r: r["deliveries_per_s"], default=None)
         cap = fanout.get("rate_cap_hz", 1000)
         if hundred:
-            add("3", f"≥ 100,000 deliveries/s to 100 clients (a client gets at most {cap:,} readings/s)",
-                f"{hundred['deliveries_per_s']:,.0f}/s", hundred["deliveries_per_s"] >= 100000)
+            # 100 clients at the protocol's cap take at most 100 × cap a second, 100,000
+            # at the cap of 1,000: a run that delivers all of it (to 1 %, the window's
+            # edges) with nothing skipped meets the target; a run with more clients
+            # shows whether there is room above it.
+            offered = 100 * min(cap, hundred["rate_hz"])
+            met = (offered >= 100000 and hundred["deliveries_per_s"] >= 0.99 * offered
+                   and hundred.get("with_skipped", 0) == 0)
+            add("3", f"≥ 100,000 deliveries/s to 100 clients (a client gets at most {cap:,} readings/s, "
+                     f"so all of the {offered:,} offered, to 1 %, with none skipped)",
+                f"{hundred['deliveries_per_s']:,.0f}/s, {hundred.get('with_skipped', 0)} skipped", met,
+                run=(100, hundred["rate_hz"]))
+            above = max((r for r in runs if r["connections"] > 100 and r["rate_hz"] >= 1000),
+                        key=lambda r: r["deliveries_per_s"], default=None)
+            if above:
+                add("3", f"room above it: {above['connections']} clients × {above['rate_hz']:g} Hz",
+                    f"{above['deliveries_per_s']:,.0f}/s", above["deliveries_per_s"] > 100000,
+                    run=(above["connections"], above["rate_hz"]))
         else:
             add("3", "≥ 100,000 deliveries/s to 100 clients", "not measured", None)
         thousand = next((r for r in runs if r["connections"] == 1000 and r["rate_hz"] == 10), None)
         if thousand:
             p99 = thousand["latency_us"]["p99"] / 1000
-            add("3", "p99 delay < 10 ms at 1,000 clients at 10 Hz", f"{p99:.2f} ms", p99 < 10)
+            add("3", "p99 delay < 10 ms at 1,000 clients at 10 Hz", f"{p99:.2f} ms", p99 < 10, run=(1000, 10))
         else:
             add("3", "p99 delay < 10 ms at 1,000 clients at 10 Hz", "not measured", None)
 
@@ -813,14 +828,13 @@ def write_markdown(results, path, plots):
     if "fanout" in s:
         r = s["fanout"]
         rows = []
-        t100, t1000 = (targets_for("3") + [None, None])[:2]
         for run in r["runs"]:
             lat = run["latency_us"]
             target, met = "", ""
-            if run["connections"] == 100 and t100:
-                target, met = t100["target"], met_text(t100["met"])
-            if run["connections"] == 1000 and run["rate_hz"] == 10 and t1000:
-                target, met = t1000["target"], met_text(t1000["met"])
+            t = next((t for t in targets_for("3")
+                      if tuple(t.get("run", ())) == (run["connections"], run["rate_hz"])), None)
+            if t:
+                target, met = t["target"], met_text(t["met"])
             rows.append([f"{run['connections']:,}", f"{run['rate_hz']:g}", f"{run['expected_per_s']:,}",
                          f"{run['deliveries_per_s']:,.0f}", f"{lat['p50'] / 1000:.2f}",
                          f"{lat['p99'] / 1000:.2f}", f"{lat['max'] / 1000:.2f}",
