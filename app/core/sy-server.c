@@ -1961,6 +1961,31 @@ sy_server_list_subprotocols (SyServer *self)
   return names;
 }
 
+/**
+ * sy_server_dup_subprotocols:
+ * @self: a #SyServer
+ *
+ * The registered subprotocols, for showing their configuration. Their
+ * connections are the server thread's business: call nothing on them but
+ * the getters of what they were built with.
+ *
+ * Returns: (transfer container) (element-type SySubprotocol): the
+ *   subprotocols, in order, each with a reference
+ */
+GPtrArray *
+sy_server_dup_subprotocols (SyServer *self)
+{
+  GPtrArray *protocols;
+
+  g_return_val_if_fail (SY_IS_SERVER (self), NULL);
+
+  protocols = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < self->protocols->len; i++)
+    g_ptr_array_add (protocols, g_object_ref (g_ptr_array_index (self->protocols, i)));
+
+  return protocols;
+}
+
 static void
 sy_server_dispose (GObject *object)
 {
