@@ -116,7 +116,6 @@ struct _SyProgramChild
   guint              stdin_broken : 1;
   guint              exited : 1;
   guint              terminating : 1;
-  guint              reading : 1;
   guint              finished : 1;
 };
 
@@ -969,7 +968,6 @@ sy_program_protocol_prepare (SySubprotocol              *protocol,
           if (self->shared == NULL)
             return NULL;
           g_message ("%s: started %s", self->shared->label, command);
-          self->shared->reading = TRUE;
           read_stdout (self->shared);
         }
       else
@@ -1053,7 +1051,6 @@ sy_program_protocol_open (SySubprotocol *protocol,
   child->connection = connection;
   g_object_add_weak_pointer (G_OBJECT (connection), (gpointer *) &child->connection);
   sy_connection_log (connection, G_LOG_LEVEL_MESSAGE, "served by process %d", child->pid);
-  child->reading = TRUE;
   read_stdout (child);
 }
 
