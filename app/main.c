@@ -19,6 +19,7 @@
 #include "sy-bench.h"
 #include "sy-echo-protocol.h"
 #include "sy-log.h"
+#include "sy-program-protocol.h"
 #include "sy-server.h"
 #include "sy-tls.h"
 #include "sy-token.h"
@@ -45,6 +46,7 @@ typedef struct
   char     *uplink;
   char     *uplink_token;
   char     *uplink_ca;
+  char    **subprotocols;
 } Options;
 
 static gboolean
@@ -232,6 +234,53 @@ check_options (const Options  *options,
   return TRUE;
 }
 
+/* The configured program-backed subprotocols, or NULL with @error set. */
+static GPtrArray *
+load_programs (const char   *state_dir,
+               char        **specs,
+               GError      **error)
+{
+  g_autofree char *path = g_build_filename (state_dir, SY_PROGRAM_PROTOCOL_FILE, NULL);
+  g_autoptr(GPtrArray) programs = sy_program_protocol_load_file (path, error);
+
+  if (programs == NULL)
+    return NULL;
+
+  for (guint i = 0; specs && specs[i]; i++)
+    {
+      SySubprotocol *program = sy_program_protocol_parse (specs[i], error);
+      const char *name;
+
+      if (program == NULL)
+        return NULL;
+
+      name = sy_subprotocol_get_name (program);
+      for (guint j = 0; j < programs->len; j++)
+        {
+          SySubprotocol *other = g_ptr_array_index (programs, j);
+
+          if (g_strcmp0 (sy_subprotocol_get_name (other), name) != 0)
+            continue;
+
+          /* Twice on the command line is a mistake; over the file, a choice. */
+          if (g_object_get_data (G_OBJECT (other), "sy-from-flag") != NULL)
+            {
+              g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--subprotocol %s is given twice", name);
+              g_object_unref (program);
+              return NULL;
+            }
+          g_ptr_array_remove_index (programs, j);
+          break;
+        }
+
+      g_object_set_data (G_OBJECT (program), "sy-from-flag", GINT_TO_POINTER (1));
+      g_ptr_array_add (programs, program);
+    }
+
+  return g_steal_pointer (&programs);
+}
+
 /* Marks an option the command line did not give. */
 #define NOT_GIVEN G_MININT
 
@@ -340,6 +389,9 @@ main (int   argc,
       N_("TOKEN") },
     { "uplink-ca", 0, 0, G_OPTION_ARG_FILENAME, &options.uplink_ca,
       N_("Trust the certificates in this PEM file for a wss:// uplink"), N_("FILE") },
+    { "subprotocol", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options.subprotocols,
+      N_("Serve subprotocol NAME with a program: 'NAME[;shared][;view][;binary]=PROGRAM [ARGS…]' "
+         "(repeatable; see docs/protocol.md)"), N_("SPEC") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &options.version,
       N_("Print the version and exit"), NULL },
     { NULL }
@@ -356,6 +408,7 @@ main (int   argc,
   g_auto(GStrv) pinned = NULL;
   g_autofree char *state_dir = NULL;
   g_autofree char *audit_path = NULL;
+  g_autoptr(GPtrArray) programs = NULL;
   guint64 seed;
   int status;
 
@@ -406,6 +459,17 @@ main (int   argc,
       return EXIT_SUCCESS;
     }
 
+  /* Program-backed subprotocols: the state directory's subprotocols.ini,
+   * then the command line's, which replace the file's of the same name. */
+  state_dir = options.state_dir ? g_strdup (options.state_dir)
+                                : g_build_filename (g_get_user_state_dir (), "switchyard", NULL);
+  programs = load_programs (state_dir, options.subprotocols, &error);
+  if (programs == NULL)
+    {
+      g_printerr ("switchyard: %s\n", error->message);
+      return 2;
+    }
+
   sy_log_init ();
 
   server = g_object_new (SY_TYPE_SERVER,
@@ -419,8 +483,6 @@ main (int   argc,
 
   /* The simulated bench: deterministic with --seed, persistent in the
    * state directory. */
-  state_dir = options.state_dir ? g_strdup (options.state_dir)
-                                : g_build_filename (g_get_user_state_dir (), "switchyard", NULL);
   if (options.seed != NULL)
     g_ascii_string_to_unsigned (options.seed, 10, 0, G_MAXUINT64, &seed, NULL);
   else
@@ -489,6 +551,16 @@ main (int   argc,
   audit_path = g_build_filename (state_dir, "audit.log", NULL);
   audit = sy_audit_new (audit_path);
   sy_server_install_bench (server, bench, audit);
+  for (guint i = 0; i < programs->len; i++)
+    {
+      SyProgramProtocol *program = g_ptr_array_index (programs, i);
+      g_autofree char *command = sy_program_protocol_dup_command_line (program);
+      g_autofree char *how = sy_program_protocol_describe (program);
+
+      sy_server_add_subprotocol (server, SY_SUBPROTOCOL (program));
+      g_message ("subprotocol %s runs %s (%s)",
+                 sy_subprotocol_get_name (SY_SUBPROTOCOL (program)), command, how);
+    }
   g_message ("state directory %s, seed %" G_GUINT64_FORMAT, state_dir, seed);
 
   if (options.headless)
@@ -522,6 +594,7 @@ main (int   argc,
   g_free (options.uplink);
   g_free (options.uplink_token);
   g_free (options.uplink_ca);
+  g_strfreev (options.subprotocols);
 
   return status;
 }

@@ -12,9 +12,11 @@
 #include "sy-connection-info.h"
 #include "sy-connections-panel.h"
 #include "sy-gui-test-utils.h"
+#include "sy-program-protocol.h"
 #include "sy-test-utils.h"
 
 #define ECHO "switchyard.echo.v1"
+#define CAT  "cat.v1"
 
 typedef struct
 {
@@ -32,6 +34,15 @@ fixture_set_up (Fixture       *f,
                 gconstpointer  data)
 {
   f->server = sy_test_server_new ();
+  /* With data, a program-backed subprotocol too: `cat` behind cat.v1. */
+  if (data != NULL)
+    {
+      const char * const argv[] = { "cat", NULL };
+      g_autoptr(SySubprotocol) cat = sy_program_protocol_new (CAT, argv, SY_PROGRAM_MODE_PER_CONNECTION,
+                                                              SY_ROLE_VIEW, FALSE);
+
+      sy_server_add_subprotocol (f->server, cat);
+    }
   sy_test_server_start (f->server);
   f->session = sy_test_session_new ();
   f->connections = sy_server_get_connections (f->server);
@@ -534,6 +545,51 @@ test_sort (Fixture       *f,
   WAIT_UNTIL (g_list_model_get_n_items (f->shown) == 0, 10000);
 }
 
+/* A program-backed connection shows its process and how long it has run;
+ * others show a dash. */
+static void
+test_process_columns (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SoupWebsocketConnection) ws = NULL;
+  g_autoptr(SyConnectionInfo) info = NULL;
+  g_autofree char *pid_text = NULL;
+  g_autofree char *comm_path = NULL;
+  g_autofree char *comm = NULL;
+  Client echo = { 0 };
+  const char *running;
+  int pid;
+
+  client_connect (f, &echo);
+
+  ws = sy_test_connect (f->session, f->server, CAT, &error);
+  g_assert_no_error (error);
+  WAIT_UNTIL (g_list_model_get_n_items (f->connections) == 2, 10000);
+  info = g_list_model_get_item (f->connections, 1);
+  g_assert_cmpstr (sy_connection_info_get_subprotocol (info), ==, CAT);
+
+  /* The pid arrives with the server's next figures. */
+  WAIT_UNTIL (sy_connection_info_get_process_id (info) > 0, 10000);
+  pid = sy_connection_info_get_process_id (info);
+  g_assert_cmpint (sy_connection_info_get_process_started (info), >, 0);
+  g_assert_cmpint (sy_connection_info_get_process_started (info), <=, g_get_real_time ());
+  comm_path = g_strdup_printf ("/proc/%d/comm", pid);
+  g_assert_true (g_file_get_contents (comm_path, &comm, NULL, NULL));
+  g_assert_cmpstr (g_strstrip (comm), ==, "cat");
+
+  pid_text = g_strdup_printf ("%d", pid);
+  WAIT_UNTIL (cell_is (f, info, "process", pid_text), 10000);
+  WAIT_UNTIL ((running = cell_text (f, info, "process-running")) != NULL &&
+              g_str_has_suffix (running, " s"), 10000);
+  WAIT_UNTIL (cell_is (f, echo.info, "process", "—"), 10000);
+  g_assert_true (cell_is (f, echo.info, "process-running", "—"));
+
+  sy_test_close_and_wait (ws);
+  WAIT_UNTIL (g_list_model_get_n_items (f->connections) == 1, 10000);
+  client_clear (&echo);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -554,6 +610,8 @@ main (int   argc,
               fixture_set_up, test_close_dialog, fixture_tear_down);
   g_test_add ("/gui/connections-panel/sort", Fixture, NULL,
               fixture_set_up, test_sort, fixture_tear_down);
+  g_test_add ("/gui/connections-panel/process", Fixture, CAT,
+              fixture_set_up, test_process_columns, fixture_tear_down);
 
   return g_test_run ();
 }

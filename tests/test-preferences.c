@@ -24,6 +24,7 @@
 #include "sy-echo-protocol.h"
 #include "sy-hardware.h"
 #include "sy-preferences-window.h"
+#include "sy-program-protocol.h"
 #include "sy-relay-protocol.h"
 #include "sy-gui-test-utils.h"
 #include "sy-test-utils.h"
@@ -111,7 +112,8 @@ reset_settings (GSettings *settings)
 static void
 fixture_start (Fixture            *fixture,
                const char * const *pinned,
-               gboolean            no_settings)
+               gboolean            no_settings,
+               gboolean            programs)
 {
   g_autoptr(GError) error = NULL;
 
@@ -121,6 +123,19 @@ fixture_start (Fixture            *fixture,
   fixture->bench = sy_bench_new (7, NULL);
   fixture->audit = sy_audit_new (NULL);
   sy_server_install_bench (fixture->server, fixture->bench, fixture->audit);
+  if (programs)
+    {
+      /* As --subprotocol would add them (they start only when used). */
+      g_autoptr(SySubprotocol) count = NULL;
+      g_autoptr(SySubprotocol) chat = NULL;
+
+      count = sy_program_protocol_parse ("count.v1=python3 /srv/count.py", &error);
+      g_assert_no_error (error);
+      chat = sy_program_protocol_parse ("chat.v1;shared;view=python3 '/srv/my chat.py'", &error);
+      g_assert_no_error (error);
+      sy_server_add_subprotocol (fixture->server, count);
+      sy_server_add_subprotocol (fixture->server, chat);
+    }
   g_object_set (fixture->server, "token-keeper", fixture->tokens, NULL);
   sy_application_configure_bind (fixture->server, NULL);
 
@@ -1322,11 +1337,49 @@ test_about (Fixture *fixture)
 
 typedef void (*FixtureFunc) (Fixture *fixture);
 
+/* The Subprotocols page lists the program-backed subprotocols, read-only. */
+static void
+test_subprotocols_none (Fixture *fixture)
+{
+  GtkWidget *row;
+
+  fixture_open_window (fixture);
+  row = sy_test_find_named (GTK_WIDGET (child (fixture, "programs_group")), "no-programs");
+  g_assert_nonnull (row);
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, "No Programs");
+}
+
+static void
+test_subprotocols_programs (Fixture *fixture)
+{
+  GtkWidget *group;
+  GtkWidget *row;
+
+  fixture_open_window (fixture);
+  group = GTK_WIDGET (child (fixture, "programs_group"));
+  g_assert_null (sy_test_find_named (group, "no-programs"));
+
+  row = sy_test_find_named (group, "count.v1");
+  g_assert_nonnull (row);
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, "count.v1");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==,
+                   "python3 /srv/count.py\nper-connection, control role, text lines");
+
+  row = sy_test_find_named (group, "chat.v1");
+  g_assert_nonnull (row);
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==,
+                   "python3 '/srv/my chat.py'\nshared, view role, text lines");
+
+  /* Built-in subprotocols are not programs. */
+  g_assert_null (sy_test_find_named (group, "switchyard.echo.v1"));
+}
+
 typedef struct
 {
   FixtureFunc         func;
   const char * const *pinned;
   gboolean            no_settings;
+  gboolean            programs;
 } TestCase;
 
 /* Each test in its own process, as the application registers its name on
@@ -1342,7 +1395,7 @@ run_in_subprocess (gconstpointer data)
 
       app_warnings = g_ptr_array_new_with_free_func (g_free);
       g_test_log_set_fatal_handler (keep_app_warnings, NULL);
-      fixture_start (&fixture, test->pinned, test->no_settings);
+      fixture_start (&fixture, test->pinned, test->no_settings, test->programs);
       test->func (&fixture);
       fixture_teardown (&fixture);
       g_clear_pointer (&app_warnings, g_ptr_array_unref);
@@ -1364,6 +1417,17 @@ add_test_full (const char         *path,
   test->func = func;
   test->pinned = pinned;
   test->no_settings = no_settings;
+  g_test_add_data_func_full (path, test, run_in_subprocess, g_free);
+}
+
+static void
+add_programs_test (const char  *path,
+                   FixtureFunc  func)
+{
+  TestCase *test = g_new0 (TestCase, 1);
+
+  test->func = func;
+  test->programs = TRUE;
   g_test_add_data_func_full (path, test, run_in_subprocess, g_free);
 }
 
@@ -1408,6 +1472,8 @@ main (int   argc,
   add_test ("/preferences/close-window-stops-server", test_close_window_stops_server, NULL);
   add_test ("/preferences/about", test_about, NULL);
   add_test_full ("/preferences/without-settings", test_without_settings, NULL, TRUE);
+  add_test ("/preferences/subprotocols/none", test_subprotocols_none, NULL);
+  add_programs_test ("/preferences/subprotocols/programs", test_subprotocols_programs);
 
   return g_test_run ();
 }

@@ -48,6 +48,8 @@ enum {
   PROP_QUEUED,
   PROP_STATE,
   PROP_CLOSE_CODE,
+  PROP_PROCESS_ID,
+  PROP_PROCESS_STARTED,
   N_PROPS
 };
 
@@ -89,6 +91,8 @@ sy_connection_info_get_property (GObject    *object,
     case PROP_QUEUED:          g_value_set_uint (value, self->stats.queued); break;
     case PROP_STATE:           g_value_set_enum (value, self->stats.state); break;
     case PROP_CLOSE_CODE:      g_value_set_uint (value, self->stats.close_code); break;
+    case PROP_PROCESS_ID:      g_value_set_int (value, self->stats.process_id); break;
+    case PROP_PROCESS_STARTED: g_value_set_int64 (value, self->stats.process_started); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -118,6 +122,19 @@ sy_connection_info_class_init (SyConnectionInfoClass *klass)
   properties[PROP_STATE] = g_param_spec_enum ("state", NULL, NULL, SOUP_TYPE_WEBSOCKET_STATE,
                                               SOUP_WEBSOCKET_STATE_OPEN, flags);
   properties[PROP_CLOSE_CODE] = g_param_spec_uint ("close-code", NULL, NULL, 0, G_MAXUINT16, 0, flags);
+  /**
+   * SyConnectionInfo:process-id:
+   *
+   * The process that serves the connection (a program-backed
+   * subprotocol's), or 0.
+   */
+  properties[PROP_PROCESS_ID] = g_param_spec_int ("process-id", NULL, NULL, 0, G_MAXINT, 0, flags);
+  /**
+   * SyConnectionInfo:process-started:
+   *
+   * When that process started, in µs since the epoch, or 0.
+   */
+  properties[PROP_PROCESS_STARTED] = g_param_spec_int64 ("process-started", NULL, NULL, 0, G_MAXINT64, 0, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -170,6 +187,8 @@ _sy_connection_info_update (SyConnectionInfo        *self,
   NOTIFY_IF (queued, PROP_QUEUED);
   NOTIFY_IF (state, PROP_STATE);
   NOTIFY_IF (close_code, PROP_CLOSE_CODE);
+  NOTIFY_IF (process_id, PROP_PROCESS_ID);
+  NOTIFY_IF (process_started, PROP_PROCESS_STARTED);
 #undef NOTIFY_IF
   g_object_thaw_notify (G_OBJECT (self));
 }
@@ -270,4 +289,30 @@ sy_connection_info_get_close_code (SyConnectionInfo *self)
 {
   g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0);
   return self->stats.close_code;
+}
+
+/**
+ * sy_connection_info_get_process_id:
+ * @self: a #SyConnectionInfo
+ *
+ * Returns: the process serving the connection, or 0
+ */
+int
+sy_connection_info_get_process_id (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0);
+  return self->stats.process_id;
+}
+
+/**
+ * sy_connection_info_get_process_started:
+ * @self: a #SyConnectionInfo
+ *
+ * Returns: when the process started (µs of g_get_real_time()), or 0
+ */
+gint64
+sy_connection_info_get_process_started (SyConnectionInfo *self)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION_INFO (self), 0);
+  return self->stats.process_started;
 }

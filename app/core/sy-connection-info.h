@@ -30,5 +30,7 @@ gint64              sy_connection_info_get_rtt              (SyConnectionInfo *s
 guint               sy_connection_info_get_queued           (SyConnectionInfo *self);
 SoupWebsocketState  sy_connection_info_get_state            (SyConnectionInfo *self);
 guint               sy_connection_info_get_close_code       (SyConnectionInfo *self);
+int                 sy_connection_info_get_process_id       (SyConnectionInfo *self);
+gint64              sy_connection_info_get_process_started  (SyConnectionInfo *self);
 
 G_END_DECLS

@@ -24,6 +24,8 @@ typedef struct
   guint              queued;
   SoupWebsocketState state;
   gushort            close_code;
+  int                process_id;
+  gint64             process_started;
 } SyConnectionStats;
 
 SyConnection *sy_connection_new           (guint64                  id,

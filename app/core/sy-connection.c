@@ -46,6 +46,8 @@ struct _SyConnection
   guint                    token_generation;
   gint64                   token_expires;
   gushort                  close_code;
+  int                      process_id;
+  gint64                   process_started;
   SyConnectionStats        published;
   guint                    started : 1;
   guint                    closed : 1;
@@ -679,6 +681,45 @@ sy_connection_close (SyConnection *self,
   sy_connection_close_with_timeout (self, code, reason, SY_CONNECTION_CLOSE_TIMEOUT_MS);
 }
 
+/**
+ * sy_connection_set_process:
+ * @self: a #SyConnection
+ * @pid: the process that serves the connection, or 0 for none
+ * @started: when it started, in µs of g_get_real_time()
+ *
+ * Tells the connections list which process serves the connection (a
+ * program-backed subprotocol's).
+ */
+void
+sy_connection_set_process (SyConnection *self,
+                           int           pid,
+                           gint64        started)
+{
+  g_return_if_fail (SY_IS_CONNECTION (self));
+
+  self->process_id = pid;
+  self->process_started = pid > 0 ? started : 0;
+}
+
+/**
+ * sy_connection_get_process:
+ * @self: a #SyConnection
+ * @started: (out) (optional): when the process started, or 0
+ *
+ * Returns: the process that serves the connection, or 0
+ */
+int
+sy_connection_get_process (SyConnection *self,
+                           gint64       *started)
+{
+  g_return_val_if_fail (SY_IS_CONNECTION (self), 0);
+
+  if (started != NULL)
+    *started = self->process_started;
+
+  return self->process_id;
+}
+
 gpointer
 sy_connection_get_protocol_data (SyConnection *self)
 {
@@ -719,6 +760,8 @@ sy_connection_get_stats (SyConnection      *self,
   stats->queued = sy_connection_get_queued (self);
   stats->state = sy_connection_get_state (self);
   stats->close_code = self->close_code;
+  stats->process_id = self->process_id;
+  stats->process_started = self->process_started;
 }
 
 /* Fills @stats and says whether they differ from the last call's. */

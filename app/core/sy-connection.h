@@ -54,6 +54,11 @@ void                sy_connection_close_with_timeout    (SyConnection          *
                                                          gushort                code,
                                                          const char            *reason,
                                                          guint                  timeout_ms);
+void                sy_connection_set_process           (SyConnection          *self,
+                                                         int                    pid,
+                                                         gint64                 started);
+int                 sy_connection_get_process           (SyConnection          *self,
+                                                         gint64                *started);
 gpointer            sy_connection_get_protocol_data     (SyConnection          *self);
 void                sy_connection_set_protocol_data     (SyConnection          *self,
                                                          gpointer               data,

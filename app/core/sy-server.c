@@ -17,6 +17,7 @@
 #include "sy-display-protocol.h"
 #include "sy-json-protocol.h"
 #include "sy-log-protocol.h"
+#include "sy-program-protocol.h"
 #include "sy-relay-protocol.h"
 #include "sy-sensor-protocol.h"
 #include "sy-server.h"
@@ -1041,6 +1042,8 @@ typedef struct
   GSocket       *socket;
   char          *peer;
   char          *origin;
+  GObject       *prepared;
+  guint64        id;
   guint          token_generation;
   gint64         token_expires;
   SyRole         role;
@@ -1057,6 +1060,9 @@ upgrade_free (gpointer data)
   if (!upgrade->completed)
     upgrade->server->n_upgrading--;
 
+  /* What the subprotocol prepared for a connection that never opened
+   * (e.g. its process) is released here. */
+  g_clear_object (&upgrade->prepared);
   g_clear_object (&upgrade->protocol);
   g_clear_object (&upgrade->socket);
   g_clear_pointer (&upgrade->peer, g_free);
@@ -1132,7 +1138,7 @@ complete_upgrade (SoupServerMessage *msg,
   soup_websocket_connection_set_max_incoming_payload_size (websocket, self->max_message_size);
   soup_websocket_connection_set_keepalive_interval (websocket, self->ping_interval);
 
-  id = ++self->next_id;
+  id = upgrade->id;
   connection = sy_connection_new (id, websocket, guard, upgrade->socket,
                                   upgrade->protocol, upgrade->role,
                                   upgrade->peer, upgrade->origin);
@@ -1150,6 +1156,8 @@ complete_upgrade (SoupServerMessage *msg,
                                          sy_connection_get_connected_since (connection));
   sy_server_post (self, event);
 
+  if (upgrade->prepared != NULL)
+    sy_connection_set_protocol_data (connection, g_steal_pointer (&upgrade->prepared), g_object_unref);
   sy_connection_start (connection);
 }
 
@@ -1176,6 +1184,8 @@ websocket_handler (SoupServer        *server,
   guint token_generation = 0;
   gint64 token_expires = 0;
   SyRole role = SY_ROLE_NONE;
+  SySubprotocolRequest details;
+  g_autoptr(GObject) prepared = NULL;
   Upgrade *upgrade;
 
   if (!exact_route (msg, path, "/ws"))
@@ -1306,6 +1316,19 @@ websocket_handler (SoupServer        *server,
       return;
     }
 
+  /* The subprotocol may need to get ready (a program-backed one starts its
+   * process here): what cannot be made ready is refused before the 101. */
+  details.id = self->next_id + 1;
+  details.peer = peer;
+  details.origin = origin;
+  details.role = role;
+  prepared = sy_subprotocol_prepare (protocol, &details, &error);
+  if (error != NULL)
+    {
+      refuse (msg, peer, SOUP_STATUS_INTERNAL_SERVER_ERROR, error->message);
+      return;
+    }
+
   if (!soup_websocket_server_process_handshake (msg, NULL, (char **) chosen, NULL, NULL))
     {
       refuse (msg, peer, SOUP_STATUS_BAD_REQUEST, "Invalid WebSocket handshake.");
@@ -1313,6 +1336,8 @@ websocket_handler (SoupServer        *server,
     }
 
   upgrade = g_new0 (Upgrade, 1);
+  upgrade->id = ++self->next_id;
+  upgrade->prepared = g_steal_pointer (&prepared);
   upgrade->server = self;
   upgrade->protocol = g_object_ref (protocol);
   upgrade->socket = g_object_ref (soup_server_message_get_socket (msg));
@@ -1497,6 +1522,12 @@ server_thread (gpointer data)
   g_clear_pointer (&self->idle, g_hash_table_unref);
 
   /* Let pending closes and releases run. */
+  while (g_main_context_iteration (self->context, FALSE))
+    ;
+
+  /* Then what the subprotocols still hold (processes) is released. */
+  for (guint i = 0; i < self->protocols->len; i++)
+    sy_subprotocol_stop (g_ptr_array_index (self->protocols, i));
   while (g_main_context_iteration (self->context, FALSE))
     ;
 
@@ -1748,6 +1779,9 @@ sy_server_start (SyServer  *self,
   for (guint i = 0; i < self->protocols->len; i++)
     if (SY_IS_JSON_PROTOCOL (g_ptr_array_index (self->protocols, i)))
       sy_json_protocol_set_session (g_ptr_array_index (self->protocols, i), self->session);
+    else if (SY_IS_PROGRAM_PROTOCOL (g_ptr_array_index (self->protocols, i)))
+      sy_program_protocol_configure (g_ptr_array_index (self->protocols, i), self->session,
+                                     self->max_message_size);
 
   self->thread = g_thread_new ("sy-server", server_thread, self);
 
@@ -1925,6 +1959,31 @@ sy_server_list_subprotocols (SyServer *self)
   g_strv_builder_unref (builder);
 
   return names;
+}
+
+/**
+ * sy_server_dup_subprotocols:
+ * @self: a #SyServer
+ *
+ * The registered subprotocols, for showing their configuration. Their
+ * connections are the server thread's business: call nothing on them but
+ * the getters of what they were built with.
+ *
+ * Returns: (transfer container) (element-type SySubprotocol): the
+ *   subprotocols, in order, each with a reference
+ */
+GPtrArray *
+sy_server_dup_subprotocols (SyServer *self)
+{
+  GPtrArray *protocols;
+
+  g_return_val_if_fail (SY_IS_SERVER (self), NULL);
+
+  protocols = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < self->protocols->len; i++)
+    g_ptr_array_add (protocols, g_object_ref (g_ptr_array_index (self->protocols, i)));
+
+  return protocols;
 }
 
 static void

@@ -31,6 +31,7 @@ SyServer   *sy_server_new                   (void);
 void        sy_server_add_subprotocol       (SyServer       *self,
                                              SySubprotocol  *protocol);
 char      **sy_server_list_subprotocols     (SyServer       *self);
+GPtrArray  *sy_server_dup_subprotocols      (SyServer       *self);
 gboolean    sy_server_start                 (SyServer       *self,
                                              GError        **error);
 void        sy_server_stop                  (SyServer       *self);

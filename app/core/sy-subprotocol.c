@@ -191,3 +191,42 @@ sy_subprotocol_close (SySubprotocol *self,
   if (SY_SUBPROTOCOL_GET_CLASS (self)->close)
     SY_SUBPROTOCOL_GET_CLASS (self)->close (self, connection);
 }
+
+/**
+ * sy_subprotocol_prepare:
+ * @self: a #SySubprotocol
+ * @request: the handshake about to be accepted
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): what the connection's protocol data
+ *   starts as, or %NULL; %NULL with @error set refuses the handshake
+ */
+GObject *
+sy_subprotocol_prepare (SySubprotocol              *self,
+                        const SySubprotocolRequest *request,
+                        GError                    **error)
+{
+  g_return_val_if_fail (SY_IS_SUBPROTOCOL (self), NULL);
+  g_return_val_if_fail (request != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (SY_SUBPROTOCOL_GET_CLASS (self)->prepare)
+    return SY_SUBPROTOCOL_GET_CLASS (self)->prepare (self, request, error);
+
+  return NULL;
+}
+
+/**
+ * sy_subprotocol_stop:
+ * @self: a #SySubprotocol
+ *
+ * Tells @self the server stops. Called on the server thread.
+ */
+void
+sy_subprotocol_stop (SySubprotocol *self)
+{
+  g_return_if_fail (SY_IS_SUBPROTOCOL (self));
+
+  if (SY_SUBPROTOCOL_GET_CLASS (self)->stop)
+    SY_SUBPROTOCOL_GET_CLASS (self)->stop (self);
+}

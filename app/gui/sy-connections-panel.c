@@ -21,7 +21,8 @@
  * GtkColumnView only makes widgets for the rows on screen, so hundreds of
  * connections cost a screenful of labels.
  *
- * Two things are not notifications: the "connected for" durations, and the
+ * Two things are not notifications: the durations ("connected for", and how
+ * long a program-backed connection's process has run), and the
  * sort order of figures that moved. Both are looked at once a second while
  * the panel is mapped, and only the rows on screen are relabelled.
  */
@@ -120,9 +121,8 @@ format_role (SyConnectionInfo *info)
 }
 
 static char *
-format_duration (SyConnectionInfo *info)
+format_span (gint64 since)
 {
-  gint64 since = sy_connection_info_get_connected_since (info);
   guint64 seconds = (guint64) MAX (0, g_get_real_time () - since) / G_USEC_PER_SEC;
 
   if (seconds < 60)
@@ -139,6 +139,12 @@ format_duration (SyConnectionInfo *info)
   /* Translators: how long a connection has been open: days and hours. */
   return g_strdup_printf (_("%u d %u h"),
                           (guint) (seconds / 86400), (guint) (seconds % 86400 / 3600));
+}
+
+static char *
+format_duration (SyConnectionInfo *info)
+{
+  return format_span (sy_connection_info_get_connected_since (info));
 }
 
 static char *
@@ -190,6 +196,26 @@ format_queued (SyConnectionInfo *info)
   return g_strdup_printf ("%u", sy_connection_info_get_queued (info));
 }
 
+static char *
+format_process (SyConnectionInfo *info)
+{
+  int pid = sy_connection_info_get_process_id (info);
+
+  /* Only program-backed subprotocols have one. */
+  return pid > 0 ? g_strdup_printf ("%d", pid) : g_strdup ("—");
+}
+
+static char *
+format_process_running (SyConnectionInfo *info)
+{
+  gint64 started = sy_connection_info_get_process_started (info);
+
+  if (sy_connection_info_get_process_id (info) <= 0 || started <= 0)
+    return g_strdup ("—");
+
+  return format_span (started);
+}
+
 static const ColumnSpec columns[] = {
   { "peer", N_("Peer"), "peer", NULL, format_peer, FALSE, FALSE, FALSE },
   { "subprotocol", N_("Subprotocol"), "subprotocol", NULL, format_subprotocol, FALSE, FALSE, FALSE },
@@ -203,6 +229,10 @@ static const ColumnSpec columns[] = {
   { "bytes-out", N_("Bytes Out"), "bytes-out", NULL, format_bytes_out, TRUE, FALSE, FALSE },
   { "rtt", N_("Round Trip"), "rtt", NULL, format_rtt, TRUE, FALSE, FALSE },
   { "queued", N_("Queued"), "queued", NULL, format_queued, TRUE, FALSE, FALSE },
+  /* Program-backed subprotocols: the process and how long it has run. */
+  { "process", N_("Process"), "process-id", NULL, format_process, TRUE, FALSE, FALSE },
+  { "process-running", N_("Process Running"), NULL, "process-started", format_process_running,
+    TRUE, TRUE, FALSE },
 };
 
 /* Closing */
@@ -468,7 +498,7 @@ bind_cell (GtkSignalListItemFactory *factory,
   else
     {
       /* Computed from the clock: relabelled by the tick. */
-      g_hash_table_add (column->self->durations, list_item);
+      g_hash_table_insert (column->self->durations, list_item, (gpointer) spec);
     }
 }
 
@@ -591,18 +621,20 @@ update_durations (SyConnectionsPanel *self)
 {
   GHashTableIter iter;
   gpointer key;
+  gpointer value;
 
   g_hash_table_iter_init (&iter, self->durations);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
+  while (g_hash_table_iter_next (&iter, &key, &value))
     {
       GtkListItem *list_item = key;
+      const ColumnSpec *spec = value;
       SyConnectionInfo *info = gtk_list_item_get_item (list_item);
       g_autofree char *text = NULL;
 
       if (info == NULL)
         continue;
 
-      text = format_duration (info);
+      text = spec->format (info);
       gtk_label_set_label (GTK_LABEL (gtk_list_item_get_child (list_item)), text);
     }
 }

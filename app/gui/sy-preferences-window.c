@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sy-preferences-window.h"
+#include "sy-program-protocol.h"
 #include "sy-uplink.h"
 
 /* The bind address choices, in the order of the row's model; a third,
@@ -52,6 +53,7 @@ struct _SyPreferencesWindow
   AdwPreferencesGroup  *names_group;
   AdwPreferencesGroup  *safe_group;
   AdwPreferencesGroup  *no_bench_group;
+  AdwPreferencesGroup  *programs_group;
   AdwComboRow          *log_level_row;
 
   /* Owned */
@@ -695,6 +697,50 @@ log_level_set_mapping (const GValue       *value,
   return g_variant_new_string (log_levels[selected]);
 }
 
+/* The program-backed subprotocols, as configured: a read-only list (they
+ * are the operator's, set on the command line or in subprotocols.ini). */
+static void
+setup_subprotocols_page (SyPreferencesWindow *self)
+{
+  g_autoptr(GPtrArray) protocols = sy_server_dup_subprotocols (sy_application_get_server (self->application));
+  guint shown = 0;
+
+  for (guint i = 0; i < protocols->len; i++)
+    {
+      SySubprotocol *protocol = g_ptr_array_index (protocols, i);
+      g_autofree char *command = NULL;
+      g_autofree char *how = NULL;
+      g_autofree char *subtitle = NULL;
+      GtkWidget *row;
+
+      if (!SY_IS_PROGRAM_PROTOCOL (protocol))
+        continue;
+
+      command = sy_program_protocol_dup_command_line (SY_PROGRAM_PROTOCOL (protocol));
+      how = sy_program_protocol_describe (SY_PROGRAM_PROTOCOL (protocol));
+      subtitle = g_strdup_printf ("%s\n%s", command, how);
+
+      row = adw_action_row_new ();
+      gtk_widget_set_name (row, sy_subprotocol_get_name (protocol));
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), sy_subprotocol_get_name (protocol));
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      adw_preferences_group_add (self->programs_group, row);
+      shown++;
+    }
+
+  if (shown == 0)
+    {
+      GtkWidget *row = adw_action_row_new ();
+
+      gtk_widget_set_name (row, "no-programs");
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("No Programs"));
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row),
+                                   _("For example: switchyard --subprotocol 'count.v1=python3 /path/count.py'"));
+      adw_preferences_group_add (self->programs_group, row);
+    }
+}
+
 /* The window needs its application before it can bind anything; GtkWindow
  * sets "application" only after construction, so the constructor calls this. */
 static void
@@ -706,6 +752,7 @@ sy_preferences_window_setup (SyPreferencesWindow *self,
 
   setup_server_page (self);
   setup_hardware_page (self);
+  setup_subprotocols_page (self);
   g_settings_bind_with_mapping (self->settings, "log-level", self->log_level_row, "selected",
                                 G_SETTINGS_BIND_DEFAULT,
                                 log_level_get_mapping, log_level_set_mapping, NULL, NULL);
@@ -794,6 +841,7 @@ sy_preferences_window_class_init (SyPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, names_group);
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, safe_group);
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, no_bench_group);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, programs_group);
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, log_level_row);
   gtk_widget_class_bind_template_callback (widget_class, on_choose_certificate);
   gtk_widget_class_bind_template_callback (widget_class, on_choose_key);
