@@ -59,10 +59,19 @@ append_number (GString *out,
   g_string_append (out, g_ascii_formatd (buffer, sizeof buffer, "%.6g", value));
 }
 
-static char *
-format_reading (const SyReading *reading,
-                guint            mask,
-                guint64          skipped)
+/**
+ * sy_sensor_format_reading:
+ * @reading: a reading
+ * @mask: the sensors to put in, a bit per `SySensor`
+ * @skipped: readings a slow client missed since the last one, or 0
+ *
+ * Returns: (transfer full): the `reading` message, as the wire and the
+ *   MQTT bridge send it
+ */
+char *
+sy_sensor_format_reading (const SyReading *reading,
+                          guint            mask,
+                          guint64          skipped)
 {
   GString *out = g_string_sized_new (256);
   gboolean first = TRUE;
@@ -125,12 +134,12 @@ on_reading (SyBench         *bench,
       if (client->mask == ALL_SENSORS && client->skipped == 0)
         {
           if (all == NULL)
-            all = format_reading (reading, ALL_SENSORS, 0);
+            all = sy_sensor_format_reading (reading, ALL_SENSORS, 0);
           text = all;
         }
       else
         {
-          text = own = format_reading (reading, client->mask, client->skipped);
+          text = own = sy_sensor_format_reading (reading, client->mask, client->skipped);
         }
 
       if (sy_connection_send_text (connection, text))
@@ -199,7 +208,7 @@ sy_sensor_protocol_welcome (SyJsonProtocol *protocol,
 
   /* The latest values at once, so a reconnecting client has a full picture
    * before the first tick. */
-  now = format_reading (sy_bench_get_reading (self->bench), ALL_SENSORS, 0);
+  now = sy_sensor_format_reading (sy_bench_get_reading (self->bench), ALL_SENSORS, 0);
   sy_connection_send_text (connection, now);
 }
 
