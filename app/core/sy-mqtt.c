@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sy-client.h"
+#include "sy-display-protocol.h"
 #include "sy-json.h"
 #include "sy-json-protocol.h"
 #include "sy-mqtt.h"
@@ -37,6 +38,9 @@
  *   command         in, QoS 1: relay commands, as switchyard.relay.v1 takes
  *   reply           out, QoS 1: their ack or error, with the command's id
  *   notes           out, QoS 1: the notes posted on the displays
+ *
+ * and the command topic also takes `post` (a note for the displays), as
+ * switchyard.display.v1 does.
  *
  * Commands go through sy_relay_command_run(), the very code the WebSocket
  * relay protocol runs: the same validation, roles (the bridge's configured
@@ -76,6 +80,7 @@ struct _SyMqtt
   /* Owned */
   SyBench           *bench;
   SyAudit           *audit;
+  SyDisplayProtocol *display;
   SyMqttConfig      *config;
   char              *session;
   char              *host;
@@ -109,6 +114,7 @@ struct _SyMqtt
   gint64             last_reading;
   gulong             reading_id;
   gulong             relay_id;
+  gulong             note_id;
   guint              secure : 1;
   guint              running : 1;
   guint              connected : 1;
@@ -428,6 +434,7 @@ sy_mqtt_finalize (GObject *object)
 #endif
   g_clear_object (&self->bench);
   g_clear_object (&self->audit);
+  g_clear_object (&self->display);
   g_clear_pointer (&self->config, sy_mqtt_config_free);
   g_clear_pointer (&self->session, g_free);
   g_clear_pointer (&self->host, g_free);
@@ -512,6 +519,23 @@ sy_mqtt_new (SyBench            *bench,
   sy_mqtt_set_problem (self, SY_MQTT_CONNECTING, "not started");
 
   return self;
+}
+
+/**
+ * sy_mqtt_set_display:
+ * @self: a `SyMqtt` that is not started
+ * @display: (nullable): the displays' protocol: its notes are published,
+ *   and `post` commands from the broker go to it
+ */
+void
+sy_mqtt_set_display (SyMqtt            *self,
+                     SyDisplayProtocol *display)
+{
+  g_return_if_fail (SY_IS_MQTT (self));
+  g_return_if_fail (display == NULL || SY_IS_DISPLAY_PROTOCOL (display));
+  g_return_if_fail (!self->running);
+
+  g_set_object (&self->display, display);
 }
 
 /**
@@ -953,6 +977,17 @@ on_reading (SyBench         *bench,
 }
 
 static void
+on_note (SyDisplayProtocol *display,
+         JsonNode          *note,
+         SyMqtt            *self)
+{
+  g_autofree char *text = node_to_string (note);
+
+  publish (self, "notes", text, 1, FALSE);
+  update_watch (self);
+}
+
+static void
 on_relay_changed (SyBench    *bench,
                   guint       relay,
                   const char *reason,
@@ -1046,6 +1081,17 @@ reply (SyMqtt     *self,
   update_watch (self);
 }
 
+/* The answer to a command id, for a repeat of it, while the id is
+ * remembered (the table keeps its own key). */
+static void
+remember (SyMqtt     *self,
+          const char *key,
+          const char *text)
+{
+  if (key != NULL && g_hash_table_contains (self->seen, key))
+    g_hash_table_insert (self->seen, (gpointer) key, g_strdup (text));
+}
+
 static void
 caller_answer (gpointer    data,
                JsonNode   *id,
@@ -1057,11 +1103,7 @@ caller_answer (gpointer    data,
   SyMqtt *self = caller->self;
   g_autofree char *text = answer_text (id, code ? "error" : "ack", code, message, relay, NULL);
 
-  /* Kept for a repeated id, while it is remembered (the table keeps its
-   * own key). */
-  if (caller->key != NULL && g_hash_table_contains (self->seen, caller->key))
-    g_hash_table_insert (self->seen, caller->key, g_strdup (text));
-
+  remember (self, caller->key, text);
   reply (self, text);
 }
 
@@ -1148,6 +1190,31 @@ on_command (SyMqtt     *self,
     }
   g_queue_push_tail (&self->seen_order, g_strdup (key));
   g_hash_table_insert (self->seen, g_queue_peek_tail (&self->seen_order), NULL);
+
+  if (g_str_equal (json_object_get_string_member (command, "type"), "post") && self->display != NULL)
+    {
+      g_autofree char *message = NULL;
+      g_autofree char *text = NULL;
+
+      if (self->config->role < SY_ROLE_CONTROL)
+        {
+          code = SY_ERROR_FORBIDDEN;
+          message = g_strdup ("Posting notes needs the control role; this bridge has the view role");
+        }
+      else
+        {
+          code = sy_display_note_check (command, &message);
+        }
+
+      text = answer_text (id, code ? "error" : "ack", code, message, NULL, NULL);
+      sy_audit_record_bridge (self->audit, self->public_url, self->config->role, "mqtt", command,
+                              code ? code : "ok");
+      remember (self, key, text);
+      reply (self, text);
+      if (code == NULL)
+        sy_display_protocol_show (self->display, "MQTT", command);
+      return;
+    }
 
   caller = g_rc_box_new0 (Caller);
   caller->self = g_object_ref (self);
@@ -1750,6 +1817,8 @@ sy_mqtt_start (SyMqtt *self)
     {
       self->reading_id = g_signal_connect (self->bench, "reading", G_CALLBACK (on_reading), self);
       self->relay_id = g_signal_connect (self->bench, "relay-changed", G_CALLBACK (on_relay_changed), self);
+      if (self->display != NULL)
+        self->note_id = g_signal_connect (self->display, "note", G_CALLBACK (on_note), self);
     }
 
   self->misc = add_timeout (MISC_INTERVAL_MS, misc_cb, self, "[sy-mqtt] keepalive");
@@ -1785,6 +1854,8 @@ sy_mqtt_stop (SyMqtt *self)
   self->watch_fd = -1;
   g_clear_signal_handler (&self->reading_id, self->bench);
   g_clear_signal_handler (&self->relay_id, self->bench);
+  if (self->display != NULL)
+    g_clear_signal_handler (&self->note_id, self->display);
 
   if (self->connected)
     {

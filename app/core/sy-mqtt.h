@@ -11,6 +11,7 @@
 
 #include "sy-audit.h"
 #include "sy-bench.h"
+#include "sy-display-protocol.h"
 
 G_BEGIN_DECLS
 
@@ -92,6 +93,8 @@ SyMqtt        *sy_mqtt_new              (SyBench             *bench,
                                          SyAudit             *audit,
                                          const SyMqttConfig  *config,
                                          const char          *session);
+void           sy_mqtt_set_display      (SyMqtt              *self,
+                                         SyDisplayProtocol   *display);
 void           sy_mqtt_start            (SyMqtt              *self);
 void           sy_mqtt_stop             (SyMqtt              *self);
 SyMqttState    sy_mqtt_get_state        (SyMqtt              *self);

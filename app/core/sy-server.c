@@ -1470,6 +1470,9 @@ server_thread (gpointer data)
       else if (self->bench != NULL && self->audit != NULL && self->mqtt_config != NULL)
         {
           self->mqtt = sy_mqtt_new (self->bench, self->audit, self->mqtt_config, self->session);
+          for (guint i = 0; i < self->protocols->len; i++)
+            if (SY_IS_DISPLAY_PROTOCOL (g_ptr_array_index (self->protocols, i)))
+              sy_mqtt_set_display (self->mqtt, g_ptr_array_index (self->protocols, i));
           sy_mqtt_start (self->mqtt);
         }
 

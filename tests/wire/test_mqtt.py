@@ -29,7 +29,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsraw  # noqa: E402
-from jsonwire import (RELAY, RELAY_IDS, SENSOR, SENSOR_IDS, Client, make_state_dir,  # noqa: E402
+from jsonwire import (DISPLAY, RELAY, RELAY_IDS, SENSOR, SENSOR_IDS, Client, make_state_dir,  # noqa: E402
                       relays_by_id, run, start_bench_server)
 
 HAVE_TOOLS = all(shutil.which(tool) for tool in ("mosquitto", "mosquitto_sub", "mosquitto_pub",
@@ -383,6 +383,31 @@ class Bridge(unittest.TestCase):
             self.broker.publish("switchyard/a/command", {"type": "set", "id": off_id, "relay": first, "on": False})
             self.assertEqual(sub.reply("switchyard/a/reply", off_id)["type"], "ack")
 
+    def test_display_notes_go_both_ways(self):
+        sub = self.broker.subscribe(self, "switchyard/a/notes", "switchyard/a/reply")
+
+        async def go():
+            display = await Client.connect(self.a, DISPLAY)
+            try:
+                ack = await display.request({"type": "post", "id": "n1", "text": "from the page"})
+                self.assertEqual(ack["type"], "ack")
+                cid = new_id()
+                self.broker.publish("switchyard/a/command", {"type": "post", "id": cid, "text": "from MQTT"})
+                note = await display.recv_until(lambda m: m.get("type") == "note" and
+                                                m["note"]["text"] == "from MQTT")
+                self.assertEqual(note["note"]["from"], "MQTT")
+                return cid
+            finally:
+                await display.close()
+        cid = run(go())
+        page = sub.wait_json("switchyard/a/notes", lambda n: n.get("text") == "from the page")
+        self.assertIn("from", page)
+        self.assertIsInstance(page["t"], int)
+        sub.wait_json("switchyard/a/notes", lambda n: n.get("text") == "from MQTT")
+        self.assertEqual(sub.reply("switchyard/a/reply", cid)["type"], "ack")
+        too_long = self.refused({"type": "post", "id": new_id(), "text": "x" * 501}, "too-long")
+        self.assertIn("500", too_long["message"])
+
     def test_the_same_command_id_twice_is_applied_once(self):
         sub = self.broker.subscribe(self, "switchyard/a/reply")
         before = run(relay_now(self.a, "valve"))["on"]
@@ -428,6 +453,9 @@ class ViewOnly(unittest.TestCase):
         self.assertEqual([(line["result"], line["role"]) for line in mqtt_audit(server, cid)],
                          [("forbidden", "view")])
         self.assertEqual(run(_relays(server))["lamp"]["on"], before["lamp"]["on"])
+        post = new_id()
+        broker.publish("switchyard/watch/command", {"type": "post", "id": post, "text": "hello"})
+        self.assertEqual(sub.reply("switchyard/watch/reply", post)["code"], "forbidden")
 
 
 @unittest.skipUnless(HAVE_TOOLS, "needs mosquitto and mosquitto-clients")
