@@ -338,8 +338,17 @@ pinned_keys (const Options *options)
       g_strv_builder_add (builder, "uplink-url");
       g_strv_builder_add (builder, "uplink-token");
     }
+  /* --mqtt and its options stand for every mqtt- key. */
   if (options->mqtt != NULL)
-    g_strv_builder_add (builder, "mqtt-url");
+    {
+      static const char * const mqtt_keys[] = {
+        "mqtt-url", "mqtt-password", "mqtt-prefix", "mqtt-instance", "mqtt-role", "mqtt-mirror",
+        "mqtt-ca-file", "mqtt-certificate", "mqtt-key",
+      };
+
+      for (guint i = 0; i < G_N_ELEMENTS (mqtt_keys); i++)
+        g_strv_builder_add (builder, mqtt_keys[i]);
+    }
 
   return g_strv_builder_end (builder);
 }

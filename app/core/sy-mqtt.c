@@ -279,6 +279,7 @@ sy_mqtt_config_copy (const SyMqttConfig *config)
 
   copy = g_new0 (SyMqttConfig, 1);
   copy->url = g_strdup (config->url);
+  copy->password = g_strdup (config->password);
   copy->prefix = g_strdup (config->prefix);
   copy->instance = g_strdup (config->instance);
   copy->mirror = g_strdup (config->mirror);
@@ -297,6 +298,7 @@ sy_mqtt_config_free (SyMqttConfig *config)
     return;
 
   g_free (config->url);
+  g_free (config->password);
   g_free (config->prefix);
   g_free (config->instance);
   g_free (config->mirror);
@@ -348,12 +350,20 @@ gboolean
 sy_mqtt_config_check (const SyMqttConfig  *config,
                       GError             **error)
 {
+  g_autofree char *user = NULL;
   gboolean secure = FALSE;
 
   g_return_val_if_fail (config != NULL, FALSE);
 
-  if (!sy_mqtt_parse_url (config->url, &secure, NULL, NULL, NULL, NULL, NULL, error))
+  if (!sy_mqtt_parse_url (config->url, &secure, NULL, NULL, &user, NULL, NULL, error))
     return FALSE;
+
+  if (config->password != NULL && *config->password != '\0' && user == NULL)
+    {
+      g_set_error_literal (error, SY_MQTT_ERROR, SY_MQTT_ERROR_BAD_CONFIG,
+                           "An MQTT password needs a user name in the broker's address (mqtt://USER@HOST)");
+      return FALSE;
+    }
 
   if (!check_topic_part ("prefix", config->prefix, TRUE, error) ||
       !check_topic_part ("instance name", config->instance, FALSE, error))
@@ -513,6 +523,8 @@ sy_mqtt_new (SyBench            *bench,
                           &self->password, &self->public_url, NULL))
     g_critical ("sy_mqtt_new: the configuration was not checked");
   self->secure = secure;
+  if (self->password == NULL && config->password != NULL && *config->password != '\0')
+    self->password = g_strdup (config->password);
   self->base = g_strdup_printf ("%s/%s", config->prefix, config->instance);
   if (config->mirror != NULL)
     self->mirror_base = g_strdup_printf ("%s/%s", config->prefix, config->mirror);

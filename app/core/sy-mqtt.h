@@ -45,6 +45,8 @@ typedef enum
 /**
  * SyMqttConfig:
  * @url: the broker: `mqtt://[USER[:PASSWORD]@]HOST[:PORT]` or `mqtts://…`
+ * @password: (nullable): the password for the user in @url, if @url has
+ *   none (so it need not be in the address)
  * @prefix: the first topic levels (default "switchyard")
  * @instance: this instance's name under @prefix (default: the host name)
  * @mirror: (nullable): another instance's name, to show its hardware
@@ -58,6 +60,7 @@ typedef enum
 typedef struct
 {
   char   *url;
+  char   *password;
   char   *prefix;
   char   *instance;
   char   *mirror;
