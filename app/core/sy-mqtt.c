@@ -111,6 +111,7 @@ struct _SyMqtt
   guint              next_id;
   guint64            received;
   guint64            duplicates;
+  guint64            readings_dropped;
   gint64             last_reading;
   gulong             reading_id;
   gulong             relay_id;
@@ -583,7 +584,8 @@ sy_mqtt_get_problem (SyMqtt *self)
  * @self: a `SyMqtt`
  *
  * Returns: (transfer full): `{"url","state","problem","topic","role",
- *   "mirror","mirror_online","received","duplicates"}` for `/api/status`;
+ *   "mirror","mirror_online","received","duplicates","readings_dropped"}`
+ *   for `/api/status`;
  *   never the password
  */
 JsonNode *
@@ -619,6 +621,8 @@ sy_mqtt_to_json (SyMqtt *self)
   json_builder_add_int_value (builder, (gint64) self->received);
   json_builder_set_member_name (builder, "duplicates");
   json_builder_add_int_value (builder, (gint64) self->duplicates);
+  json_builder_set_member_name (builder, "readings_dropped");
+  json_builder_add_int_value (builder, (gint64) self->readings_dropped);
   json_builder_end_object (builder);
 
   return json_builder_get_root (builder);
@@ -970,6 +974,14 @@ on_reading (SyBench         *bench,
 
   if (!self->connected || self->mirroring)
     return;
+
+  /* A broker that does not keep up loses readings, not memory: while the
+   * last ones are still going out, new ones are dropped (QoS 0 may be). */
+  if (mosquitto_want_write (self->mosq))
+    {
+      self->readings_dropped++;
+      return;
+    }
 
   text = sy_sensor_format_reading (reading, (1u << SY_BENCH_N_SENSORS) - 1, 0);
   publish (self, "reading", text, 0, FALSE);
