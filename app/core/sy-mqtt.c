@@ -735,6 +735,8 @@ link_down (SyMqtt      *self,
   else
     delay = BACKOFF_MAX_MS;
   self->failures++;
+  /* A mirrored instance's status is heard again after the reconnect. */
+  self->remote_online = FALSE;
 
   if (problem != self->problem &&
       (self->state == SY_MQTT_CONNECTED || self->state != state || g_strcmp0 (self->problem, problem) != 0))

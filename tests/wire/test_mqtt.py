@@ -86,16 +86,23 @@ class Broker:
     """A mosquitto on 127.0.0.1:PORT with a temporary configuration; it can be
     killed and started again on the same port."""
 
-    def __init__(self, users=None):
+    def __init__(self, users=None, tls=None):
         self.dir = tempfile.mkdtemp(prefix="sy-mqtt-broker-")
         self.port = free_port()
         self.proc = None
         lines = ["listener %d 127.0.0.1" % self.port, "persistence false"]
+        if tls:
+            # Clients must present a certificate of the test CA; its CN is
+            # their user name.
+            lines += ["cafile " + tls.ca, "certfile " + tls.server_cert, "keyfile " + tls.server_key,
+                      "require_certificate true", "use_identity_as_username true"]
         if os.geteuid() == 0:
             # As root, mosquitto would drop to the mosquitto user, which
             # cannot read this directory.
             lines.append("user root")
-        if users:
+        if tls:
+            pass
+        elif users:
             passwords = os.path.join(self.dir, "passwords")
             for user, password in users.items():
                 subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if not os.path.exists(passwords) else [])
@@ -104,6 +111,8 @@ class Broker:
             lines += ["allow_anonymous false", "password_file " + passwords]
         else:
             lines.append("allow_anonymous true")
+        if tls:
+            lines.append("allow_anonymous false")
         self.config = os.path.join(self.dir, "mosquitto.conf")
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -159,11 +168,39 @@ class Broker:
         return sub
 
 
-def start_broker(testcase, users=None):
-    broker = Broker(users)
+def start_broker(testcase, users=None, tls=None):
+    broker = Broker(users, tls)
     adder = testcase.addClassCleanup if isinstance(testcase, type) else testcase.addCleanup
     adder(broker.cleanup)
     return broker.start()
+
+
+class TestPki:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate,
+    made with openssl in a temporary directory."""
+
+    def __init__(self, testcase):
+        self.dir = tempfile.mkdtemp(prefix="sy-mqtt-pki-")
+        testcase.addCleanup(shutil.rmtree, self.dir, True)
+
+        def path(name):
+            return os.path.join(self.dir, name)
+
+        def openssl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+        self.ca, ca_key = path("ca.pem"), path("ca.key")
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Switchyard test CA",
+                "-keyout", ca_key, "-out", self.ca)
+        with open(path("server.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\n")
+        for name, cn, ext in (("server", "127.0.0.1", path("server.ext")), ("client", "bench", None)):
+            key, csr, cert = path(name + ".key"), path(name + ".csr"), path(name + ".pem")
+            openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn, "-keyout", key, "-out", csr)
+            openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", ca_key, "-CAcreateserial",
+                    "-days", "2", "-out", cert, *(["-extfile", ext] if ext else []))
+            setattr(self, name + "_key", key)
+            setattr(self, name + "_cert", cert)
 
 
 class Subscriber:
@@ -407,6 +444,22 @@ class Bridge(unittest.TestCase):
         self.assertEqual(sub.reply("switchyard/a/reply", cid)["type"], "ack")
         too_long = self.refused({"type": "post", "id": new_id(), "text": "x" * 501}, "too-long")
         self.assertIn("500", too_long["message"])
+
+    def test_a_command_flood_is_rate_limited(self):
+        sub = self.broker.subscribe(self, "switchyard/a/reply")
+        prefix = new_id()
+        lines = "".join(json.dumps({"type": "set", "id": "%s-%d" % (prefix, i), "relay": "aux", "on": False}) + "\n"
+                        for i in range(80))
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.broker.port), "-q", "1",
+                        "-t", "switchyard/a/command", "-l"], input=lines, text=True, check=True, timeout=20)
+        answers = [sub.reply("switchyard/a/reply", "%s-%d" % (prefix, i)) for i in range(80)]
+        codes = [a.get("code", a["type"]) for a in answers]
+        self.assertIn("rate-limited", codes)
+        self.assertGreaterEqual(codes.count("ack"), 40)
+        self.assertEqual(set(codes), {"ack", "rate-limited"})
+        limited = [line for line in mqtt_audit(self.a) if (line["command"] or {}).get("id", "").startswith(prefix)
+                   and line["result"] == "rate-limited"]
+        self.assertEqual(len(limited), codes.count("rate-limited"))
 
     def test_the_same_command_id_twice_is_applied_once(self):
         sub = self.broker.subscribe(self, "switchyard/a/reply")
@@ -657,6 +710,36 @@ class Credentials(unittest.TestCase):
         self.assertEqual(subprocess.run(sub_args, capture_output=True, text=True, timeout=10).stdout.strip(),
                          "online")
         self.assertNotIn("s3cret-pass", json.dumps(api_status(good)) + good.stderr_text())
+
+
+@unittest.skipUnless(HAVE_TOOLS and shutil.which("openssl"), "needs mosquitto, its clients and openssl")
+class Tls(unittest.TestCase):
+
+    def test_mqtts_with_a_client_certificate(self):
+        pki = TestPki(self)
+        broker = start_broker(self, tls=pki)
+        url = "mqtts://127.0.0.1:%d" % broker.port
+        server = start_bench_server(self, "--mqtt", url, "--mqtt-instance", "tls", "--mqtt-role", "control",
+                                    "--mqtt-ca", pki.ca, "--mqtt-cert", pki.client_cert, "--mqtt-key", pki.client_key)
+        wait_for(lambda: mqtt_state(server) == "connected", 20, "the bridge connects over TLS")
+        self.assertEqual(api_status(server)["mqtt"]["url"], url)
+        sub_args = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "--cafile", pki.ca,
+                    "--cert", pki.client_cert, "--key", pki.client_key, "-t", "switchyard/tls/reading", "-C", "1"]
+        reading = json.loads(subprocess.run(sub_args, capture_output=True, text=True, timeout=20).stdout)
+        self.assertEqual(sorted(reading["values"]), sorted(SENSOR_IDS))
+
+        # Without the client certificate the broker will not have it.
+        refused = start_bench_server(self, "--mqtt", url, "--mqtt-instance", "tls2", "--mqtt-ca", pki.ca)
+        status = wait_for(lambda: (lambda s: s if s["problem"] not in (None, "connecting") else None)(
+            api_status(refused)["mqtt"]), 20, "the failed handshake shows in /api/status")
+        self.assertNotEqual(status["state"], "connected", status)
+
+        # Nor does the bridge trust a broker whose certificate it cannot check.
+        untrusted = start_bench_server(self, "--mqtt", url, "--mqtt-instance", "tls3",
+                                       "--mqtt-cert", pki.client_cert, "--mqtt-key", pki.client_key)
+        wait_for(lambda: api_status(untrusted)["mqtt"]["problem"] not in (None, "connecting"), 20,
+                 "the untrusted broker shows in /api/status")
+        self.assertNotEqual(mqtt_state(untrusted), "connected")
 
 
 class Options(unittest.TestCase):
