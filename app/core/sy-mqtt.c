@@ -1252,41 +1252,6 @@ on_command (SyMqtt     *self,
 
 /* Mirror */
 
-static gboolean
-get_bool (JsonObject *object,
-          const char *member,
-          gboolean    fallback)
-{
-  JsonNode *node = json_object_get_member (object, member);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    return fallback;
-
-  return json_node_get_boolean (node);
-}
-
-static gint64
-get_int (JsonObject *object,
-         const char *member,
-         gint64      fallback)
-{
-  double number;
-
-  return sy_json_node_get_number (json_object_get_member (object, member), &number) ? (gint64) number : fallback;
-}
-
-static const char *
-get_string (JsonObject *object,
-            const char *member)
-{
-  JsonNode *node = json_object_get_member (object, member);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-
-  return json_node_get_string (node);
-}
-
 static JsonNode *
 parse_object (const char *payload,
               gsize       len)
@@ -1317,16 +1282,11 @@ mirror_apply_relay (SyMqtt *self,
     return;
 
   object = json_node_get_object (self->remote_relays[index]);
-  state.name = get_string (object, "name");
-  state.on = get_bool (object, "on", FALSE);
+  sy_relay_state_from_json (object, &state);
+  /* Retained states are confirmed ones. */
   state.pending = FALSE;
   state.target = state.on;
-  state.stuck = get_bool (object, "stuck", FALSE);
-  state.max_on_ms = (guint) CLAMP (get_int (object, "max_on_ms", 0), 0, G_MAXUINT);
-  state.safe_default = (int) CLAMP (get_int (object, "safe_default", -1), -1, 1);
-  state.changed_ms = get_int (object, "changed", 0);
-  state.interlock = get_string (object, "interlock");
-  state.available = get_bool (object, "available", TRUE) && self->connected && self->remote_online;
+  state.available = state.available && self->connected && self->remote_online;
 
   sy_bench_mirror_relay (self->bench, index, &state, reason);
 }
@@ -1379,38 +1339,9 @@ mirror_on_reading (SyMqtt     *self,
                    JsonObject *message)
 {
   SyReading reading = *sy_bench_get_reading (self->bench);
-  JsonNode *values = json_object_get_member (message, "values");
-  JsonNode *stale = json_object_get_member (message, "stale");
 
-  if (values == NULL || !JSON_NODE_HOLDS_OBJECT (values))
+  if (!sy_sensor_parse_reading (message, &reading))
     return;
-
-  reading.seq = (guint64) MAX (0, get_int (message, "seq", 0));
-  reading.t_ms = get_int (message, "t", g_get_real_time () / 1000);
-
-  for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
-    {
-      JsonNode *value = json_object_get_member (json_node_get_object (values), sy_bench_get_sensor_spec (i)->id);
-
-      reading.stale[i] = !sy_json_node_get_number (value, &reading.values[i]);
-    }
-
-  if (stale != NULL && JSON_NODE_HOLDS_ARRAY (stale))
-    {
-      JsonArray *array = json_node_get_array (stale);
-
-      for (guint k = 0; k < json_array_get_length (array); k++)
-        {
-          JsonNode *element = json_array_get_element (array, k);
-          int sensor;
-
-          if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_STRING)
-            continue;
-          sensor = sy_bench_find_sensor (json_node_get_string (element));
-          if (sensor >= 0)
-            reading.stale[sensor] = TRUE;
-        }
-    }
 
   if (!self->remote_online)
     for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
@@ -1424,8 +1355,8 @@ static void
 mirror_on_reply (SyMqtt     *self,
                  JsonObject *message)
 {
-  const char *id = get_string (message, "id");
-  const char *type = get_string (message, "type");
+  const char *id = sy_json_object_get_string (message, "id");
+  const char *type = sy_json_object_get_string (message, "type");
   Outstanding *o;
 
   if (id == NULL || !g_hash_table_steal_extended (self->outstanding, id, NULL, (gpointer *) &o))
@@ -1438,24 +1369,11 @@ mirror_on_reply (SyMqtt     *self,
     }
   else
     {
-      static const struct { const char *code; SyBenchError error; } codes[] = {
-        { "interlock", SY_BENCH_ERROR_INTERLOCK },
-        { "unknown-relay", SY_BENCH_ERROR_NOT_FOUND },
-        { "timeout", SY_BENCH_ERROR_TIMEOUT },
-        { "forbidden", SY_BENCH_ERROR_FORBIDDEN },
-        { "rate-limited", SY_BENCH_ERROR_RATE_LIMITED },
-        { "unavailable", SY_BENCH_ERROR_UNAVAILABLE },
-      };
-      const char *code = get_string (message, "code");
-      const char *text = get_string (message, "message");
+      const char *text = sy_json_object_get_string (message, "message");
       g_autoptr(GError) error = NULL;
-      SyBenchError kind = SY_BENCH_ERROR_INVALID;
 
-      for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
-        if (g_strcmp0 (code, codes[i].code) == 0)
-          kind = codes[i].error;
-
-      error = g_error_new (SY_BENCH_ERROR, kind, "%s", text ? text : "The mirrored instance refused the command");
+      error = g_error_new (SY_BENCH_ERROR, sy_relay_error_from_code (sy_json_object_get_string (message, "code")),
+                           "%s", text ? text : "The mirrored instance refused the command");
       if (o->done != NULL)
         o->done (self->bench, o->relay, error, o->done_data);
     }
@@ -1505,8 +1423,8 @@ on_mirror_message (SyMqtt     *self,
   else if (g_str_equal (suffix, "info"))
     {
       JsonObject *object = json_node_get_object (root);
-      const char *instance = get_string (object, "instance");
-      gint64 tick_hz = get_int (object, "tick_hz", SY_BENCH_DEFAULT_TICK_HZ);
+      const char *instance = sy_json_object_get_string (object, "instance");
+      gint64 tick_hz = sy_json_object_get_int (object, "tick_hz", SY_BENCH_DEFAULT_TICK_HZ);
 
       sy_bench_set_tick_hz (self->bench, (guint) CLAMP (tick_hz, SY_BENCH_MIN_TICK_HZ, SY_BENCH_MAX_TICK_HZ));
       if (instance != NULL && g_strcmp0 (instance, self->remote_instance) != 0)
@@ -1528,23 +1446,6 @@ on_mirror_message (SyMqtt     *self,
     }
 }
 
-static const char *
-command_type_name (SyRelayCommandType type)
-{
-  switch (type)
-    {
-    case SY_RELAY_COMMAND_SET:
-      return "set";
-    case SY_RELAY_COMMAND_TOGGLE:
-      return "toggle";
-    case SY_RELAY_COMMAND_PULSE:
-      return "pulse";
-    case SY_RELAY_COMMAND_RENAME:
-    default:
-      return "rename";
-    }
-}
-
 static gboolean
 forward_cb (SyBench              *bench,
             const SyRelayCommand *command,
@@ -1554,7 +1455,6 @@ forward_cb (SyBench              *bench,
             GError              **error)
 {
   SyMqtt *self = user_data;
-  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *text = NULL;
   g_autofree char *topic = NULL;
@@ -1571,33 +1471,7 @@ forward_cb (SyBench              *bench,
     }
 
   id = g_strdup_printf ("mirror-%s-%s-%u", self->config->instance, self->session, ++self->next_id);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, command_type_name (command->type));
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_string_value (builder, id);
-  json_builder_set_member_name (builder, "relay");
-  json_builder_add_string_value (builder, sy_bench_get_relay (bench, command->relay)->id);
-  switch (command->type)
-    {
-    case SY_RELAY_COMMAND_SET:
-      json_builder_set_member_name (builder, "on");
-      json_builder_add_boolean_value (builder, command->on);
-      break;
-    case SY_RELAY_COMMAND_PULSE:
-      json_builder_set_member_name (builder, "ms");
-      json_builder_add_int_value (builder, command->ms);
-      break;
-    case SY_RELAY_COMMAND_RENAME:
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, command->name ? command->name : "");
-      break;
-    case SY_RELAY_COMMAND_TOGGLE:
-    default:
-      break;
-    }
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
+  root = sy_relay_command_to_json (bench, command, json_node_init_string (json_node_alloc (), id));
   text = json_to_string (root, FALSE);
 
   topic = g_strdup_printf ("%s/command", self->mirror_base);

@@ -8,7 +8,10 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "sy-connection.h"
+#include "sy-json.h"
 #include "sy-relay-protocol.h"
 
 /*
@@ -94,6 +97,122 @@ sy_relay_state_to_json (const SyRelayState *state)
   json_node_set_object (node, object);
 
   return node;
+}
+
+/**
+ * sy_relay_state_from_json:
+ * @object: a relay object as the wire shows it (see sy_relay_state_to_json())
+ * @state: (out): the state; its strings are borrowed from @object
+ *
+ * Reads another instance's relay, for a mirror. Its `index` and `id` are
+ * not set; a relay that does not say is available (a bench of its own).
+ */
+void
+sy_relay_state_from_json (JsonObject   *object,
+                          SyRelayState *state)
+{
+  g_return_if_fail (object != NULL && state != NULL);
+
+  memset (state, 0, sizeof *state);
+  state->name = sy_json_object_get_string (object, "name");
+  state->on = sy_json_object_get_bool (object, "on", FALSE);
+  state->pending = sy_json_object_get_bool (object, "pending", FALSE);
+  state->target = sy_json_object_get_bool (object, "target", state->on);
+  state->stuck = sy_json_object_get_bool (object, "stuck", FALSE);
+  state->max_on_ms = (guint) CLAMP (sy_json_object_get_int (object, "max_on_ms", 0), 0, G_MAXUINT);
+  state->safe_default = (int) CLAMP (sy_json_object_get_int (object, "safe_default", -1), -1, 1);
+  state->changed_ms = sy_json_object_get_int (object, "changed", 0);
+  state->interlock = sy_json_object_get_string (object, "interlock");
+  state->available = sy_json_object_get_bool (object, "available", TRUE);
+}
+
+/**
+ * sy_relay_error_from_code:
+ * @code: (nullable): an error code of the wire
+ *
+ * The inverse of sy_relay_error_code(), for a mirror that hands another
+ * instance's refusal on.
+ *
+ * Returns: the bench's error for @code; %SY_BENCH_ERROR_INVALID for any
+ *   other code
+ */
+SyBenchError
+sy_relay_error_from_code (const char *code)
+{
+  static const struct { const char *code; SyBenchError error; } codes[] = {
+    { SY_ERROR_INTERLOCK, SY_BENCH_ERROR_INTERLOCK },
+    { SY_ERROR_UNKNOWN_RELAY, SY_BENCH_ERROR_NOT_FOUND },
+    { SY_ERROR_TIMEOUT, SY_BENCH_ERROR_TIMEOUT },
+    { SY_ERROR_FORBIDDEN, SY_BENCH_ERROR_FORBIDDEN },
+    { SY_ERROR_RATE_LIMITED, SY_BENCH_ERROR_RATE_LIMITED },
+    { SY_ERROR_UNAVAILABLE, SY_BENCH_ERROR_UNAVAILABLE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
+    if (g_strcmp0 (code, codes[i].code) == 0)
+      return codes[i].error;
+
+  return SY_BENCH_ERROR_INVALID;
+}
+
+static const char *
+command_type_name (SyRelayCommandType type)
+{
+  switch (type)
+    {
+    case SY_RELAY_COMMAND_SET:
+      return "set";
+    case SY_RELAY_COMMAND_TOGGLE:
+      return "toggle";
+    case SY_RELAY_COMMAND_PULSE:
+      return "pulse";
+    case SY_RELAY_COMMAND_RENAME:
+    default:
+      return "rename";
+    }
+}
+
+/**
+ * sy_relay_command_to_json:
+ * @bench: the mirroring bench
+ * @command: a command for one of its relays
+ * @id: (transfer full): the command's id
+ *
+ * Returns: (transfer full): @command as switchyard.relay.v1 takes it, for
+ *   the instance a mirror forwards it to
+ */
+JsonNode *
+sy_relay_command_to_json (SyBench              *bench,
+                          const SyRelayCommand *command,
+                          JsonNode             *id)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  JsonNode *root = json_node_new (JSON_NODE_OBJECT);
+
+  g_return_val_if_fail (SY_IS_BENCH (bench), NULL);
+  g_return_val_if_fail (command != NULL && id != NULL, NULL);
+
+  json_object_set_string_member (object, "type", command_type_name (command->type));
+  json_object_set_member (object, "id", id);
+  json_object_set_string_member (object, "relay", sy_bench_get_relay (bench, command->relay)->id);
+  switch (command->type)
+    {
+    case SY_RELAY_COMMAND_SET:
+      json_object_set_boolean_member (object, "on", command->on);
+      break;
+    case SY_RELAY_COMMAND_PULSE:
+      json_object_set_int_member (object, "ms", command->ms);
+      break;
+    case SY_RELAY_COMMAND_RENAME:
+      json_object_set_string_member (object, "name", command->name ? command->name : "");
+      break;
+    case SY_RELAY_COMMAND_TOGGLE:
+    default:
+      break;
+    }
+  json_node_set_object (root, object);
+
+  return root;
 }
 
 static void

@@ -47,6 +47,12 @@ SySubprotocol *sy_relay_protocol_new  (SyBench             *bench,
                                        SyAudit             *audit);
 JsonNode      *sy_relay_state_to_json (const SyRelayState  *state);
 const char    *sy_relay_error_code    (const GError        *error);
+SyBenchError   sy_relay_error_from_code (const char        *code);
+void           sy_relay_state_from_json (JsonObject        *object,
+                                         SyRelayState      *state);
+JsonNode      *sy_relay_command_to_json (SyBench            *bench,
+                                         const SyRelayCommand *command,
+                                         JsonNode           *id);
 void           sy_relay_command_run   (SyBench             *bench,
                                        SyRole               role,
                                        const SyRelayCaller *caller,
