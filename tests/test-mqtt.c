@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -24,6 +25,18 @@
  * with switchyard.relay.v1, without a broker. tests/wire/test_mqtt.py runs
  * the bridge on a real Mosquitto.
  */
+
+/* A directory of the test's own, which GLib removes after it
+ * (G_TEST_OPTION_ISOLATE_DIRS). */
+static char *
+state_dir (void)
+{
+  char *dir = g_build_filename (g_get_user_state_dir (), "switchyard", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+
+  return dir;
+}
 
 static void
 test_parse_url (void)
@@ -85,6 +98,8 @@ test_config_check (void)
 {
   g_autoptr(SyMqttConfig) config = sy_mqtt_config_new ("mqtt://127.0.0.1");
   g_autoptr(SyMqttConfig) copy = NULL;
+  g_autoptr(GError) read_error = NULL;
+  g_autofree char *dir = state_dir ();
   static const char * const bad_levels[] = { "", "a+b", "#", "$SYS", "a//b", "/a", "a/" };
 
   /* The defaults: the "switchyard" prefix, the host name, view only. */
@@ -141,12 +156,22 @@ test_config_check (void)
   g_free (config->url);
   config->url = g_strdup ("mqtt://bench@127.0.0.1");
   g_assert_true (sy_mqtt_config_check (config, NULL));
-  config->cert_file = g_strdup ("/client.pem");
-  config->key_file = g_strdup ("/client.key");
+  config->cert_file = g_build_filename (dir, "client.pem", NULL);
+  config->key_file = g_build_filename (dir, "client.key", NULL);
+  g_assert_true (g_file_set_contents (config->cert_file, "-", -1, NULL));
+  g_assert_true (g_file_set_contents (config->key_file, "-", -1, NULL));
   g_assert_false (sy_mqtt_config_check (config, NULL));
   g_free (config->url);
   config->url = g_strdup ("mqtts://bench@127.0.0.1");
   g_assert_true (sy_mqtt_config_check (config, NULL));
+
+  /* A file that cannot be read stops it at once, naming the file. */
+  config->ca_file = g_build_filename (dir, "missing.pem", NULL);
+  g_assert_false (sy_mqtt_config_check (config, &read_error));
+  g_assert_error (read_error, SY_MQTT_ERROR, SY_MQTT_ERROR_BAD_CONFIG);
+  g_assert_nonnull (strstr (read_error->message, "missing.pem"));
+  g_clear_pointer (&config->ca_file, g_free);
+
   g_clear_pointer (&config->key_file, g_free);
   g_assert_false (sy_mqtt_config_check (config, NULL));
 
@@ -154,7 +179,7 @@ test_config_check (void)
   g_assert_cmpstr (copy->url, ==, config->url);
   g_assert_cmpstr (copy->password, ==, "secret");
   g_assert_cmpstr (copy->mirror, ==, "bench-2");
-  g_assert_cmpstr (copy->cert_file, ==, "/client.pem");
+  g_assert_cmpstr (copy->cert_file, ==, config->cert_file);
   g_assert_null (copy->key_file);
 }
 
@@ -245,7 +270,7 @@ run_command (SyBench    *bench,
 static void
 test_relay_command_run (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("sy-test-mqtt-XXXXXX", NULL);
+  g_autofree char *dir = state_dir ();
   g_autoptr(SyBench) bench = sy_bench_new (1, dir);
   Recorder recorder = { 0 };
   guint answers;
@@ -313,7 +338,7 @@ allow_bridge_warnings (const char     *domain,
 static void
 no_broker (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("sy-test-mqtt-XXXXXX", NULL);
+  g_autofree char *dir = state_dir ();
   g_autofree char *audit_path = g_build_filename (dir, "audit.log", NULL);
   g_autoptr(SyBench) bench = sy_bench_new (1, dir);
   g_autoptr(SyAudit) audit = sy_audit_new (audit_path);

@@ -8,8 +8,11 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sy-client.h"
 #include "sy-display-protocol.h"
@@ -402,6 +405,20 @@ sy_mqtt_config_check (const SyMqttConfig  *config,
                            "An MQTT client certificate needs its key, and a key its certificate");
       return FALSE;
     }
+
+  {
+    const char * const files[] = { config->ca_file, config->cert_file, config->key_file };
+
+    for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+      if (files[i] != NULL && g_access (files[i], R_OK) != 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, SY_MQTT_ERROR, SY_MQTT_ERROR_BAD_CONFIG,
+                       "Cannot read the MQTT certificate file %s: %s", files[i], g_strerror (saved));
+          return FALSE;
+        }
+  }
 
   if (!HAVE_MQTT)
     {

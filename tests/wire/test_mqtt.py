@@ -770,6 +770,8 @@ class Options(unittest.TestCase):
                             (["--mqtt", "mqtt://127.0.0.1", "--mqtt-instance", "a", "--mqtt-mirror", "a"],
                              "cannot mirror itself"),
                             (["--mqtt", "mqtt://127.0.0.1", "--mqtt-ca", "/x.pem"], "mqtts://"),
+                            (["--mqtt", "mqtts://127.0.0.1", "--mqtt-ca", "/nonexistent/ca.pem"],
+                             "Cannot read the MQTT certificate file /nonexistent/ca.pem"),
                             (["--mqtt-role", "control"], "go with --mqtt"),
                             (["--mqtt", "mqtt://127.0.0.1", "--mqtt-mirror", "x", "--uplink",
                               "ws://127.0.0.1:1/ws"],
