@@ -23,6 +23,7 @@
 #include "sy-server.h"
 #include "sy-tls.h"
 #include "sy-token.h"
+#include "sy-mqtt.h"
 #include "sy-uplink.h"
 
 typedef struct
@@ -47,6 +48,14 @@ typedef struct
   char     *uplink_token;
   char     *uplink_ca;
   char    **subprotocols;
+  char     *mqtt;
+  char     *mqtt_prefix;
+  char     *mqtt_instance;
+  char     *mqtt_role;
+  char     *mqtt_mirror;
+  char     *mqtt_ca;
+  char     *mqtt_cert;
+  char     *mqtt_key;
 } Options;
 
 static gboolean
@@ -123,6 +132,43 @@ run_headless (SyServer *server)
   sy_server_stop (server);
 
   return EXIT_SUCCESS;
+}
+
+/* The MQTT bridge's configuration from the command line. */
+static SyMqttConfig *
+mqtt_config (const Options  *options,
+             GError        **error)
+{
+  g_autoptr(SyMqttConfig) config = sy_mqtt_config_new (options->mqtt);
+
+  if (options->mqtt_prefix != NULL)
+    {
+      g_free (config->prefix);
+      config->prefix = g_strdup (options->mqtt_prefix);
+    }
+  if (options->mqtt_instance != NULL)
+    {
+      g_free (config->instance);
+      config->instance = g_strdup (options->mqtt_instance);
+    }
+  if (options->mqtt_mirror != NULL)
+    config->mirror = g_strdup (options->mqtt_mirror);
+  config->ca_file = g_strdup (options->mqtt_ca);
+  config->cert_file = g_strdup (options->mqtt_cert);
+  config->key_file = g_strdup (options->mqtt_key);
+
+  if (options->mqtt_role == NULL || g_str_equal (options->mqtt_role, "view"))
+    config->role = SY_ROLE_VIEW;
+  else if (g_str_equal (options->mqtt_role, "control"))
+    config->role = SY_ROLE_CONTROL;
+  else
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--mqtt-role must be view or control, not “%s”", options->mqtt_role);
+      return NULL;
+    }
+
+  return g_steal_pointer (&config);
 }
 
 static gboolean
@@ -223,6 +269,31 @@ check_options (const Options  *options,
         return FALSE;
     }
 
+  if ((options->mqtt_prefix != NULL || options->mqtt_instance != NULL || options->mqtt_role != NULL ||
+       options->mqtt_mirror != NULL || options->mqtt_ca != NULL || options->mqtt_cert != NULL ||
+       options->mqtt_key != NULL) && options->mqtt == NULL)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--mqtt-prefix, --mqtt-instance, --mqtt-role, --mqtt-mirror, --mqtt-ca, "
+                   "--mqtt-cert and --mqtt-key go with --mqtt");
+      return FALSE;
+    }
+
+  if (options->mqtt != NULL)
+    {
+      g_autoptr(SyMqttConfig) config = mqtt_config (options, error);
+
+      if (config == NULL || !sy_mqtt_config_check (config, error))
+        return FALSE;
+
+      if (config->mirror != NULL && options->uplink != NULL)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--mqtt-mirror and --uplink cannot go together: an instance mirrors one other");
+          return FALSE;
+        }
+    }
+
   if (options->bind_address != NULL && !g_hostname_is_ip_address (options->bind_address))
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -316,6 +387,17 @@ pinned_keys (const Options *options)
       g_strv_builder_add (builder, "uplink-url");
       g_strv_builder_add (builder, "uplink-token");
     }
+  /* --mqtt and its options stand for every mqtt- key. */
+  if (options->mqtt != NULL)
+    {
+      static const char * const mqtt_keys[] = {
+        "mqtt-url", "mqtt-password", "mqtt-prefix", "mqtt-instance", "mqtt-role", "mqtt-mirror",
+        "mqtt-ca-file", "mqtt-certificate", "mqtt-key",
+      };
+
+      for (guint i = 0; i < G_N_ELEMENTS (mqtt_keys); i++)
+        g_strv_builder_add (builder, mqtt_keys[i]);
+    }
 
   return g_strv_builder_end (builder);
 }
@@ -392,6 +474,24 @@ main (int   argc,
     { "subprotocol", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options.subprotocols,
       N_("Serve subprotocol NAME with a program: 'NAME[;shared][;view][;binary]=PROGRAM [ARGS…]' "
          "(repeatable; see docs/protocol.md)"), N_("SPEC") },
+    { "mqtt", 0, 0, G_OPTION_ARG_STRING, &options.mqtt,
+      N_("Bridge to the MQTT broker at this address (mqtt://[USER[:PASSWORD]@]HOST[:PORT] or mqtts://…)"),
+      N_("URL") },
+    { "mqtt-prefix", 0, 0, G_OPTION_ARG_STRING, &options.mqtt_prefix,
+      N_("The first topic levels (default “switchyard”)"), N_("PREFIX") },
+    { "mqtt-instance", 0, 0, G_OPTION_ARG_STRING, &options.mqtt_instance,
+      N_("This instance's topic level under the prefix (default: the host name)"), N_("NAME") },
+    { "mqtt-role", 0, 0, G_OPTION_ARG_STRING, &options.mqtt_role,
+      N_("What relay commands from the broker may do: view (refused, the default) or control"),
+      N_("ROLE") },
+    { "mqtt-mirror", 0, 0, G_OPTION_ARG_STRING, &options.mqtt_mirror,
+      N_("Show the hardware of this other instance on the broker instead of this bench"), N_("NAME") },
+    { "mqtt-ca", 0, 0, G_OPTION_ARG_FILENAME, &options.mqtt_ca,
+      N_("Trust the certificates in this PEM file for an mqtts:// broker"), N_("FILE") },
+    { "mqtt-cert", 0, 0, G_OPTION_ARG_FILENAME, &options.mqtt_cert,
+      N_("Present this PEM client certificate to an mqtts:// broker"), N_("FILE") },
+    { "mqtt-key", 0, 0, G_OPTION_ARG_FILENAME, &options.mqtt_key,
+      N_("The PEM private key of --mqtt-cert"), N_("FILE") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &options.version,
       N_("Print the version and exit"), NULL },
     { NULL }
@@ -561,6 +661,17 @@ main (int   argc,
       g_message ("subprotocol %s runs %s (%s)",
                  sy_subprotocol_get_name (SY_SUBPROTOCOL (program)), command, how);
     }
+
+  if (options.mqtt != NULL)
+    {
+      g_autoptr(SyMqttConfig) config = mqtt_config (&options, &error);
+
+      if (config == NULL || !sy_server_set_mqtt (server, config, &error))
+        {
+          g_printerr ("switchyard: %s\n", error->message);
+          return 2;
+        }
+    }
   g_message ("state directory %s, seed %" G_GUINT64_FORMAT, state_dir, seed);
 
   if (options.headless)
@@ -595,6 +706,14 @@ main (int   argc,
   g_free (options.uplink_token);
   g_free (options.uplink_ca);
   g_strfreev (options.subprotocols);
+  g_free (options.mqtt);
+  g_free (options.mqtt_prefix);
+  g_free (options.mqtt_instance);
+  g_free (options.mqtt_role);
+  g_free (options.mqtt_mirror);
+  g_free (options.mqtt_ca);
+  g_free (options.mqtt_cert);
+  g_free (options.mqtt_key);
 
   return status;
 }

@@ -17,11 +17,15 @@ RUN_PACKAGES=(
   libgtk-4-dev libsoup-3.0-dev libwebkitgtk-6.0-dev libjson-glib-dev libadwaita-1-dev
   desktop-file-utils appstream libqrencode-dev
   librsvg2-common
+  # The MQTT bridge (--mqtt).
+  libmosquitto-dev
 )
 # The test suites: a display server, a session bus, real clients.
 TEST_PACKAGES=(
   xvfb xauth dbus-daemon at-spi2-core libgl1-mesa-dri fonts-dejavu-core
   python3 python3-websockets openssl
+  # The MQTT tests run a real broker and its command-line clients.
+  mosquitto mosquitto-clients
   clang libclang-rt-14-dev
   chromium
   # The install suite reads the Flatpak manifests with flatpak-builder --show-manifest.

@@ -56,7 +56,9 @@ keep_app_warnings (const char     *domain,
                    const char     *message,
                    gpointer        data)
 {
-  if (g_strcmp0 (domain, "sy-application") == 0 && (level & G_LOG_LEVEL_WARNING) != 0)
+  /* The MQTT bridge warns when no broker answers (none does here). */
+  if ((g_strcmp0 (domain, "sy-application") == 0 || g_strcmp0 (domain, "sy-mqtt") == 0) &&
+      (level & G_LOG_LEVEL_WARNING) != 0)
     {
       g_ptr_array_add (app_warnings, g_strdup (message));
       return FALSE;
@@ -1218,6 +1220,145 @@ test_relay_server_pinned (Fixture *fixture)
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (url_row)), ==, "");
 }
 
+static AdwEntryRow *
+mqtt_row (Fixture    *fixture,
+          const char *name)
+{
+  GtkWidget *row = sy_test_find_named (GTK_WIDGET (fixture->window), name);
+
+  g_assert_true (ADW_IS_ENTRY_ROW (row));
+
+  return ADW_ENTRY_ROW (row);
+}
+
+/* The MQTT Broker group: each value is checked on Enter and refused beside
+ * the rows, or stored; a stored broker (or a change to it) restarts the
+ * server with the bridge configured so. No broker listens here: the test
+ * pins the configuration, test_mqtt.py the bridge on a real Mosquitto. */
+static void
+test_mqtt_broker (Fixture *fixture)
+{
+  AdwEntryRow *url_row;
+  AdwEntryRow *password_row;
+  AdwEntryRow *instance_row;
+  AdwEntryRow *mirror_row;
+  AdwActionRow *message_row;
+  AdwComboRow *role_row;
+  const SyMqttConfig *config;
+
+  fixture_open_window (fixture);
+  url_row = mqtt_row (fixture, "mqtt-url-row");
+  password_row = mqtt_row (fixture, "mqtt-password-row");
+  instance_row = mqtt_row (fixture, "mqtt-instance-row");
+  mirror_row = mqtt_row (fixture, "mqtt-mirror-row");
+  role_row = ADW_COMBO_ROW (sy_test_find_named (GTK_WIDGET (fixture->window), "mqtt-role-row"));
+  message_row = child (fixture, "mqtt_message_row");
+  g_assert_true (ADW_IS_PASSWORD_ENTRY_ROW (password_row));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (url_row)), ==, "");
+  g_assert_cmpuint (adw_combo_row_get_selected (role_row), ==, 0);
+  g_assert_null (sy_server_get_mqtt_config (fixture->server));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (message_row)));
+
+  /* A password without a broker is kept, and restarts nothing. */
+  gtk_editable_set_text (GTK_EDITABLE (password_row), "pass word");
+  press_enter (password_row);
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "mqtt-password"), ==, "pass word");
+
+  /* Not a broker: refused beside the row, nothing stored or restarted. */
+  gtk_editable_set_text (GTK_EDITABLE (url_row), "http://127.0.0.1:1883");
+  press_enter (url_row);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (message_row)));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (url_row), "error"));
+  g_test_message ("refusal: %s", adw_action_row_get_subtitle (message_row));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (message_row), "mqtt or mqtts"));
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "mqtt-url"), ==, "");
+
+  /* Editing clears the refusal; an instance name that is not a topic
+   * level is refused too. */
+  gtk_editable_set_text (GTK_EDITABLE (url_row), "mqtt://bench@127.0.0.1:1");
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (message_row)));
+  gtk_editable_set_text (GTK_EDITABLE (instance_row), "lab/one");
+  press_enter (instance_row);
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (instance_row), "error"));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (message_row), "instance name"));
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "mqtt-instance"), ==, "");
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (fixture->starts, ==, 1);
+  g_assert_cmpuint (fixture->stops, ==, 0);
+
+  /* A broker: one restart, with the bridge. */
+  press_enter (url_row);
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "mqtt-url"), ==, "mqtt://bench@127.0.0.1:1");
+  WAIT_UNTIL (fixture->starts == 2, 10000);
+  config = sy_server_get_mqtt_config (fixture->server);
+  g_assert_nonnull (config);
+  g_assert_cmpstr (config->url, ==, "mqtt://bench@127.0.0.1:1");
+  g_assert_cmpstr (config->password, ==, "pass word");
+  g_assert_cmpstr (config->prefix, ==, "switchyard");
+  g_assert_cmpint (config->role, ==, SY_ROLE_VIEW);
+  g_assert_null (config->mirror);
+  g_assert_null (sy_application_get_last_error (fixture->app));
+
+  /* Commands from the broker accepted: a restart with the control role. */
+  adw_combo_row_set_selected (role_row, 1);
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "mqtt-role"), ==, "control");
+  WAIT_UNTIL (fixture->starts == 3, 10000);
+  g_assert_cmpint (sy_server_get_mqtt_config (fixture->server)->role, ==, SY_ROLE_CONTROL);
+
+  gtk_editable_set_text (GTK_EDITABLE (instance_row), "lab-one");
+  press_enter (instance_row);
+  WAIT_UNTIL (fixture->starts == 4, 10000);
+  g_assert_cmpstr (sy_server_get_mqtt_config (fixture->server)->instance, ==, "lab-one");
+
+  /* An instance does not mirror itself. */
+  gtk_editable_set_text (GTK_EDITABLE (mirror_row), "lab-one");
+  press_enter (mirror_row);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (message_row)));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (message_row), "mirror itself"));
+  g_assert_cmpstr (g_settings_get_string (fixture->settings, "mqtt-mirror"), ==, "");
+
+  /* An empty address and Enter: no bridge again. */
+  gtk_editable_set_text (GTK_EDITABLE (url_row), "");
+  press_enter (url_row);
+  WAIT_UNTIL (fixture->starts == 5, 10000);
+  g_assert_null (sy_server_get_mqtt_config (fixture->server));
+  g_assert_true (sy_server_get_running (fixture->server));
+
+  /* The only warnings: the bridge finding no broker, never the password. */
+  g_assert_cmpuint (count_warnings ("*MQTT broker mqtt://bench@127.0.0.1:1*"), ==, app_warnings->len);
+  for (guint i = 0; i < app_warnings->len; i++)
+    g_assert_null (strstr (g_ptr_array_index (app_warnings, i), "pass word"));
+}
+
+static const char * const pinned_mqtt[] = {
+  "mqtt-url", "mqtt-password", "mqtt-prefix", "mqtt-instance", "mqtt-role", "mqtt-mirror",
+  "mqtt-ca-file", "mqtt-certificate", "mqtt-key", NULL
+};
+
+static void
+test_mqtt_pinned (Fixture *fixture)
+{
+  AdwActionRow *message_row;
+
+  fixture_open_window (fixture);
+  message_row = child (fixture, "mqtt_message_row");
+  g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (mqtt_row (fixture, "mqtt-url-row"))));
+  g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (mqtt_row (fixture, "mqtt-password-row"))));
+  g_assert_false (gtk_widget_is_sensitive (sy_test_find_named (GTK_WIDGET (fixture->window), "mqtt-role-row")));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (message_row)));
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (message_row)), ==,
+                   "Given on the command line for this run");
+
+  /* The settings change nothing this run. */
+  g_settings_set_string (fixture->settings, "mqtt-url", "mqtt://127.0.0.1:1");
+  g_settings_set_string (fixture->settings, "mqtt-role", "control");
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (fixture->starts, ==, 1);
+  g_assert_null (sy_server_get_mqtt_config (fixture->server));
+}
+
 /* Closing the window quits: the server stops and its clients get 1001,
  * with the preferences open on top of it too. */
 
@@ -1469,6 +1610,8 @@ main (int   argc,
   add_test ("/preferences/relay-server-bad-setting", test_relay_server_bad_setting, NULL);
   add_test ("/preferences/relay-server-cleared", test_relay_server_cleared, NULL);
   add_test ("/preferences/relay-server-pinned", test_relay_server_pinned, pinned_uplink);
+  add_test ("/preferences/mqtt-broker", test_mqtt_broker, NULL);
+  add_test ("/preferences/mqtt-pinned", test_mqtt_pinned, pinned_mqtt);
   add_test ("/preferences/close-window-stops-server", test_close_window_stops_server, NULL);
   add_test ("/preferences/about", test_about, NULL);
   add_test_full ("/preferences/without-settings", test_without_settings, NULL, TRUE);

@@ -94,30 +94,21 @@ sy_audit_get_path (SyAudit *self)
   return self->path;
 }
 
-/**
- * sy_audit_record:
- * @self: a #SyAudit
- * @connection: who
- * @command: (nullable): what they sent
- * @result: "ok" or an error code
- *
- * Appends one line.
- */
-void
-sy_audit_record (SyAudit      *self,
-                 SyConnection *connection,
-                 JsonObject   *command,
-                 const char   *result)
+/* One line: who (a connection's id, or %NULL for a bridge), from where,
+ * with which role and protocol, what they sent and how it ended. */
+static char *
+audit_line (JsonNode   *connection_id,
+            const char *peer,
+            SyRole      role,
+            const char *protocol,
+            JsonObject *command,
+            const char *result)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *time = NULL;
-  g_autofree char *line = NULL;
-  g_autofree char *text = NULL;
-
-  g_return_if_fail (SY_IS_AUDIT (self));
-  g_return_if_fail (SY_IS_CONNECTION (connection));
+  char *text;
 
   time = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%fZ");
 
@@ -125,13 +116,13 @@ sy_audit_record (SyAudit      *self,
   json_builder_set_member_name (builder, "t");
   json_builder_add_string_value (builder, time);
   json_builder_set_member_name (builder, "connection");
-  json_builder_add_int_value (builder, sy_connection_get_id (connection));
+  json_builder_add_value (builder, connection_id);
   json_builder_set_member_name (builder, "peer");
-  json_builder_add_string_value (builder, sy_connection_get_peer (connection));
+  json_builder_add_string_value (builder, peer);
   json_builder_set_member_name (builder, "role");
-  json_builder_add_string_value (builder, sy_role_to_string (sy_connection_get_role (connection)));
+  json_builder_add_string_value (builder, sy_role_to_string (role));
   json_builder_set_member_name (builder, "protocol");
-  json_builder_add_string_value (builder, sy_connection_get_subprotocol (connection));
+  json_builder_add_string_value (builder, protocol);
   json_builder_set_member_name (builder, "command");
   if (command != NULL)
     {
@@ -168,9 +159,14 @@ sy_audit_record (SyAudit      *self,
       }
   }
 
-  line = g_strconcat (text, "\n", NULL);
+  return text;
+}
 
-  sy_connection_log (connection, G_LOG_LEVEL_INFO, "audit: %s", text);
+static void
+audit_append (SyAudit    *self,
+              const char *text)
+{
+  g_autofree char *line = g_strconcat (text, "\n", NULL);
 
   if (self->fd >= 0)
     {
@@ -181,4 +177,66 @@ sy_audit_record (SyAudit      *self,
         g_message ("Cannot append to the audit log %s: %s", self->path,
                    written < 0 ? g_strerror (errno) : "short write");
     }
+}
+
+/**
+ * sy_audit_record:
+ * @self: a #SyAudit
+ * @connection: who
+ * @command: (nullable): what they sent
+ * @result: "ok" or an error code
+ *
+ * Appends one line.
+ */
+void
+sy_audit_record (SyAudit      *self,
+                 SyConnection *connection,
+                 JsonObject   *command,
+                 const char   *result)
+{
+  g_autofree char *text = NULL;
+  JsonNode *id;
+
+  g_return_if_fail (SY_IS_AUDIT (self));
+  g_return_if_fail (SY_IS_CONNECTION (connection));
+
+  id = json_node_new (JSON_NODE_VALUE);
+  json_node_set_int (id, (gint64) sy_connection_get_id (connection));
+  text = audit_line (id, sy_connection_get_peer (connection), sy_connection_get_role (connection),
+                     sy_connection_get_subprotocol (connection), command, result);
+
+  sy_connection_log (connection, G_LOG_LEVEL_INFO, "audit: %s", text);
+  audit_append (self, text);
+}
+
+/**
+ * sy_audit_record_bridge:
+ * @self: a #SyAudit
+ * @peer: where the command came from, e.g. the broker's address (never
+ *   with a password)
+ * @role: the role the bridge grants
+ * @protocol: the bridge, e.g. "mqtt"
+ * @command: (nullable): what arrived
+ * @result: "ok" or an error code
+ *
+ * Appends one line for a command that came through a bridge rather than a
+ * WebSocket connection: its "connection" is null.
+ */
+void
+sy_audit_record_bridge (SyAudit    *self,
+                        const char *peer,
+                        SyRole      role,
+                        const char *protocol,
+                        JsonObject *command,
+                        const char *result)
+{
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (SY_IS_AUDIT (self));
+  g_return_if_fail (peer != NULL && protocol != NULL && result != NULL);
+
+  text = audit_line (json_node_new (JSON_NODE_NULL), peer, role, protocol, command, result);
+
+  g_info ("audit: %s", text);
+  audit_append (self, text);
 }

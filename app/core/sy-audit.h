@@ -16,11 +16,17 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (SyAudit, sy_audit, SY, AUDIT, GObject)
 
-SyAudit    *sy_audit_new      (const char    *path);
-const char *sy_audit_get_path (SyAudit       *self);
-void        sy_audit_record   (SyAudit       *self,
-                               SyConnection  *connection,
-                               JsonObject    *command,
-                               const char    *result);
+SyAudit    *sy_audit_new           (const char    *path);
+const char *sy_audit_get_path      (SyAudit       *self);
+void        sy_audit_record        (SyAudit       *self,
+                                    SyConnection  *connection,
+                                    JsonObject    *command,
+                                    const char    *result);
+void        sy_audit_record_bridge (SyAudit       *self,
+                                    const char    *peer,
+                                    SyRole         role,
+                                    const char    *protocol,
+                                    JsonObject    *command,
+                                    const char    *result);
 
 G_END_DECLS

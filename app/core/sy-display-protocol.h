@@ -19,6 +19,11 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (SyDisplayProtocol, sy_display_protocol, SY, DISPLAY_PROTOCOL, SyJsonProtocol)
 
-SySubprotocol *sy_display_protocol_new (SyAudit *audit);
+SySubprotocol *sy_display_protocol_new  (SyAudit            *audit);
+const char    *sy_display_note_check    (JsonObject         *command,
+                                         char              **message);
+void           sy_display_protocol_show (SyDisplayProtocol  *self,
+                                         const char         *from,
+                                         JsonObject         *command);
 
 G_END_DECLS

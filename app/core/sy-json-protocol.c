@@ -28,8 +28,7 @@
 
 typedef struct
 {
-  double          tokens;
-  gint64          refilled_at;
+  SyRateBucket    bucket;
   GQueue          error_times;
   gpointer        data;
   GDestroyNotify  destroy;
@@ -175,19 +174,44 @@ sy_json_protocol_send_ack (SyJsonProtocol *self,
   sy_json_protocol_send_node (connection, root);
 }
 
-static gboolean
-take_token (ConnectionState *state)
+/**
+ * sy_rate_bucket_init:
+ * @bucket: a token bucket
+ *
+ * Fills @bucket: SY_JSON_PROTOCOL_BURST commands may come at once, then
+ * SY_JSON_PROTOCOL_RATE per second. Every JSON subprotocol connection has
+ * one, and so has every bridge that takes commands.
+ */
+void
+sy_rate_bucket_init (SyRateBucket *bucket)
+{
+  g_return_if_fail (bucket != NULL);
+
+  bucket->tokens = SY_JSON_PROTOCOL_BURST;
+  bucket->refilled_at = g_get_monotonic_time ();
+}
+
+/**
+ * sy_rate_bucket_take:
+ * @bucket: a token bucket
+ *
+ * Returns: whether a command may go ahead now (and takes a token for it)
+ */
+gboolean
+sy_rate_bucket_take (SyRateBucket *bucket)
 {
   gint64 now = g_get_monotonic_time ();
 
-  state->tokens = MIN (SY_JSON_PROTOCOL_BURST,
-                       state->tokens + (now - state->refilled_at) * SY_JSON_PROTOCOL_RATE / G_USEC_PER_SEC);
-  state->refilled_at = now;
+  g_return_val_if_fail (bucket != NULL, FALSE);
 
-  if (state->tokens < 1.0)
+  bucket->tokens = MIN (SY_JSON_PROTOCOL_BURST,
+                        bucket->tokens + (now - bucket->refilled_at) * SY_JSON_PROTOCOL_RATE / G_USEC_PER_SEC);
+  bucket->refilled_at = now;
+
+  if (bucket->tokens < 1.0)
     return FALSE;
 
-  state->tokens -= 1.0;
+  bucket->tokens -= 1.0;
 
   return TRUE;
 }
@@ -204,8 +228,7 @@ sy_json_protocol_open (SySubprotocol *protocol,
   ConnectionState *state;
 
   state = g_new0 (ConnectionState, 1);
-  state->tokens = SY_JSON_PROTOCOL_BURST;
-  state->refilled_at = g_get_monotonic_time ();
+  sy_rate_bucket_init (&state->bucket);
   g_queue_init (&state->error_times);
   sy_connection_set_protocol_data (connection, state, connection_state_free);
   g_ptr_array_add (priv->connections, g_object_ref (connection));
@@ -469,7 +492,7 @@ sy_json_protocol_message (SySubprotocol         *protocol,
       return;
     }
 
-  if (state != NULL && !take_token (state))
+  if (state != NULL && !sy_rate_bucket_take (&state->bucket))
     {
       sy_json_protocol_send_error (self, connection, id, SY_ERROR_RATE_LIMITED,
                                    "Too many commands: at most %.0f per second",

@@ -36,6 +36,19 @@ G_DECLARE_DERIVABLE_TYPE (SyJsonProtocol, sy_json_protocol, SY, JSON_PROTOCOL, S
 #define SY_JSON_PROTOCOL_ERROR_WINDOW_S 10
 
 /**
+ * SyRateBucket:
+ * @tokens: commands that may come now
+ * @refilled_at: when @tokens was last topped up (monotonic µs)
+ *
+ * A token bucket: see sy_rate_bucket_init().
+ */
+typedef struct
+{
+  double tokens;
+  gint64 refilled_at;
+} SyRateBucket;
+
+/**
  * SyJsonProtocolClass:
  * @welcome: after the hello: send the snapshot
  * @command: a well-formed command object with a string "type" and a valid
@@ -63,6 +76,8 @@ struct _SyJsonProtocolClass
   gpointer _reserved[8];
 };
 
+void        sy_rate_bucket_init            (SyRateBucket   *bucket);
+gboolean    sy_rate_bucket_take            (SyRateBucket   *bucket);
 JsonObject *sy_json_command_parse          (const char     *data,
                                             gsize           len,
                                             JsonNode      **id_out,

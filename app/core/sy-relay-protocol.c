@@ -8,7 +8,10 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "sy-connection.h"
+#include "sy-json.h"
 #include "sy-relay-protocol.h"
 
 /*
@@ -31,24 +34,25 @@ struct _SyRelayProtocol
 
 G_DEFINE_FINAL_TYPE (SyRelayProtocol, sy_relay_protocol, SY_TYPE_JSON_PROTOCOL)
 
+/* A command in flight: who to answer, and what they asked. */
 typedef struct
 {
-  SyRelayProtocol *protocol;
-  SyConnection    *connection;
-  JsonNode        *id;
-  JsonObject      *command;
+  const SyRelayCaller *caller;
+  gpointer             caller_data;
+  JsonNode            *id;
+  JsonObject          *command;
 } Pending;
 
 static Pending *
-pending_new (SyRelayProtocol *protocol,
-             SyConnection    *connection,
-             JsonNode        *id,
-             JsonObject      *command)
+pending_new (const SyRelayCaller *caller,
+             gpointer             caller_data,
+             JsonNode            *id,
+             JsonObject          *command)
 {
   Pending *pending = g_new0 (Pending, 1);
 
-  pending->protocol = g_object_ref (protocol);
-  pending->connection = g_object_ref (connection);
+  pending->caller = caller;
+  pending->caller_data = caller->ref (caller_data);
   pending->id = json_node_copy (id);
   pending->command = json_object_ref (command);
 
@@ -58,8 +62,7 @@ pending_new (SyRelayProtocol *protocol,
 static void
 pending_free (Pending *pending)
 {
-  g_object_unref (pending->protocol);
-  g_object_unref (pending->connection);
+  pending->caller->unref (pending->caller_data);
   json_node_unref (pending->id);
   json_object_unref (pending->command);
   g_free (pending);
@@ -94,6 +97,122 @@ sy_relay_state_to_json (const SyRelayState *state)
   json_node_set_object (node, object);
 
   return node;
+}
+
+/**
+ * sy_relay_state_from_json:
+ * @object: a relay object as the wire shows it (see sy_relay_state_to_json())
+ * @state: (out): the state; its strings are borrowed from @object
+ *
+ * Reads another instance's relay, for a mirror. Its `index` and `id` are
+ * not set; a relay that does not say is available (a bench of its own).
+ */
+void
+sy_relay_state_from_json (JsonObject   *object,
+                          SyRelayState *state)
+{
+  g_return_if_fail (object != NULL && state != NULL);
+
+  memset (state, 0, sizeof *state);
+  state->name = sy_json_object_get_string (object, "name");
+  state->on = sy_json_object_get_bool (object, "on", FALSE);
+  state->pending = sy_json_object_get_bool (object, "pending", FALSE);
+  state->target = sy_json_object_get_bool (object, "target", state->on);
+  state->stuck = sy_json_object_get_bool (object, "stuck", FALSE);
+  state->max_on_ms = (guint) CLAMP (sy_json_object_get_int (object, "max_on_ms", 0), 0, G_MAXUINT);
+  state->safe_default = (int) CLAMP (sy_json_object_get_int (object, "safe_default", -1), -1, 1);
+  state->changed_ms = sy_json_object_get_int (object, "changed", 0);
+  state->interlock = sy_json_object_get_string (object, "interlock");
+  state->available = sy_json_object_get_bool (object, "available", TRUE);
+}
+
+/**
+ * sy_relay_error_from_code:
+ * @code: (nullable): an error code of the wire
+ *
+ * The inverse of sy_relay_error_code(), for a mirror that hands another
+ * instance's refusal on.
+ *
+ * Returns: the bench's error for @code; %SY_BENCH_ERROR_INVALID for any
+ *   other code
+ */
+SyBenchError
+sy_relay_error_from_code (const char *code)
+{
+  static const struct { const char *code; SyBenchError error; } codes[] = {
+    { SY_ERROR_INTERLOCK, SY_BENCH_ERROR_INTERLOCK },
+    { SY_ERROR_UNKNOWN_RELAY, SY_BENCH_ERROR_NOT_FOUND },
+    { SY_ERROR_TIMEOUT, SY_BENCH_ERROR_TIMEOUT },
+    { SY_ERROR_FORBIDDEN, SY_BENCH_ERROR_FORBIDDEN },
+    { SY_ERROR_RATE_LIMITED, SY_BENCH_ERROR_RATE_LIMITED },
+    { SY_ERROR_UNAVAILABLE, SY_BENCH_ERROR_UNAVAILABLE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
+    if (g_strcmp0 (code, codes[i].code) == 0)
+      return codes[i].error;
+
+  return SY_BENCH_ERROR_INVALID;
+}
+
+static const char *
+command_type_name (SyRelayCommandType type)
+{
+  switch (type)
+    {
+    case SY_RELAY_COMMAND_SET:
+      return "set";
+    case SY_RELAY_COMMAND_TOGGLE:
+      return "toggle";
+    case SY_RELAY_COMMAND_PULSE:
+      return "pulse";
+    case SY_RELAY_COMMAND_RENAME:
+    default:
+      return "rename";
+    }
+}
+
+/**
+ * sy_relay_command_to_json:
+ * @bench: the mirroring bench
+ * @command: a command for one of its relays
+ * @id: (transfer full): the command's id
+ *
+ * Returns: (transfer full): @command as switchyard.relay.v1 takes it, for
+ *   the instance a mirror forwards it to
+ */
+JsonNode *
+sy_relay_command_to_json (SyBench              *bench,
+                          const SyRelayCommand *command,
+                          JsonNode             *id)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  JsonNode *root = json_node_new (JSON_NODE_OBJECT);
+
+  g_return_val_if_fail (SY_IS_BENCH (bench), NULL);
+  g_return_val_if_fail (command != NULL && id != NULL, NULL);
+
+  json_object_set_string_member (object, "type", command_type_name (command->type));
+  json_object_set_member (object, "id", id);
+  json_object_set_string_member (object, "relay", sy_bench_get_relay (bench, command->relay)->id);
+  switch (command->type)
+    {
+    case SY_RELAY_COMMAND_SET:
+      json_object_set_boolean_member (object, "on", command->on);
+      break;
+    case SY_RELAY_COMMAND_PULSE:
+      json_object_set_int_member (object, "ms", command->ms);
+      break;
+    case SY_RELAY_COMMAND_RENAME:
+      json_object_set_string_member (object, "name", command->name ? command->name : "");
+      break;
+    case SY_RELAY_COMMAND_TOGGLE:
+    default:
+      break;
+    }
+  json_node_set_object (root, object);
+
+  return root;
 }
 
 static void
@@ -163,9 +282,17 @@ sy_relay_protocol_welcome (SyJsonProtocol *protocol,
   sy_json_protocol_send_node (connection, root);
 }
 
-static const char *
-error_code_for (const GError *error)
+/**
+ * sy_relay_error_code:
+ * @error: why a relay command failed
+ *
+ * Returns: the wire's error code for @error
+ */
+const char *
+sy_relay_error_code (const GError *error)
 {
+  g_return_val_if_fail (error != NULL, SY_ERROR_BAD_REQUEST);
+
   if (error->domain != SY_BENCH_ERROR)
     return SY_ERROR_BAD_REQUEST;
 
@@ -196,26 +323,26 @@ command_done (SyBench      *bench,
               gpointer      user_data)
 {
   Pending *pending = user_data;
-  SyJsonProtocol *protocol = SY_JSON_PROTOCOL (pending->protocol);
+  const SyRelayCaller *caller = pending->caller;
 
   if (error == NULL)
     {
-      sy_audit_record (pending->protocol->audit, pending->connection, pending->command, "ok");
-      sy_json_protocol_send_ack (protocol, pending->connection, pending->id, "relay",
-                                 sy_relay_state_to_json (sy_bench_get_relay (bench, relay)));
+      g_autoptr(JsonNode) state = sy_relay_state_to_json (sy_bench_get_relay (bench, relay));
+
+      caller->audit (pending->caller_data, pending->command, "ok");
+      caller->answer (pending->caller_data, pending->id, NULL, NULL, state);
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      sy_audit_record (pending->protocol->audit, pending->connection, pending->command, "cancelled");
+      caller->audit (pending->caller_data, pending->command, "cancelled");
     }
   else
     {
       /* The device's timeout, or a mirror's upstream answering a refusal. */
-      const char *code = error_code_for (error);
+      const char *code = sy_relay_error_code (error);
 
-      sy_audit_record (pending->protocol->audit, pending->connection, pending->command, code);
-      sy_json_protocol_send_error (protocol, pending->connection, pending->id, code,
-                                   "%s", error->message);
+      caller->audit (pending->caller_data, pending->command, code);
+      caller->answer (pending->caller_data, pending->id, code, error->message, NULL);
     }
 
   pending_free (pending);
@@ -233,65 +360,88 @@ member_is (JsonObject *object,
 }
 
 static void
-refuse (SyRelayProtocol *self,
-        SyConnection    *connection,
-        JsonObject      *command,
-        JsonNode        *id,
-        const char      *code,
-        const char      *message)
+refuse (const SyRelayCaller *caller,
+        gpointer             caller_data,
+        JsonObject          *command,
+        JsonNode            *id,
+        const char          *code,
+        const char          *message)
 {
-  sy_audit_record (self->audit, connection, command, code);
-  sy_json_protocol_send_error (SY_JSON_PROTOCOL (self), connection, id, code, "%s", message);
+  caller->audit (caller_data, command, code);
+  caller->answer (caller_data, id, code, message, NULL);
 }
 
-static void
-sy_relay_protocol_command (SyJsonProtocol *protocol,
-                           SyConnection   *connection,
-                           const char     *type,
-                           JsonObject     *command,
-                           JsonNode       *id)
+/**
+ * sy_relay_command_run:
+ * @bench: the bench
+ * @role: the caller's role
+ * @caller: how to audit and answer the caller
+ * @caller_data: the caller, referenced while the command is pending
+ * @type: the command's type
+ * @command: a command with a string "type" and a valid "id" (see
+ *   sy_json_command_parse())
+ * @id: its id
+ *
+ * Checks and executes one relay command: `set`, `toggle`, `pulse` or
+ * `rename`, for switchyard.relay.v1 and for every bridge alike, so that
+ * validation, roles, interlocks and the audit are the same whichever way a
+ * command came. Every command and refusal but an unknown type is audited;
+ * the caller is answered exactly once, later when the device must confirm.
+ */
+void
+sy_relay_command_run (SyBench             *bench,
+                      SyRole               role,
+                      const SyRelayCaller *caller,
+                      gpointer             caller_data,
+                      const char          *type,
+                      JsonObject          *command,
+                      JsonNode            *id)
 {
-  SyRelayProtocol *self = SY_RELAY_PROTOCOL (protocol);
   g_autoptr(GError) error = NULL;
   const char *relay_id;
   Pending *pending;
   gboolean accepted;
   int relay;
 
+  g_return_if_fail (SY_IS_BENCH (bench));
+  g_return_if_fail (caller != NULL);
+  g_return_if_fail (type != NULL && command != NULL && id != NULL);
+
   if (g_strcmp0 (type, "set") != 0 && g_strcmp0 (type, "toggle") != 0 &&
       g_strcmp0 (type, "pulse") != 0 && g_strcmp0 (type, "rename") != 0)
     {
-      sy_json_protocol_send_error (protocol, connection, id, SY_ERROR_UNKNOWN_TYPE,
-                                   "Unknown type \"%s\": %s takes set, toggle, pulse and rename",
-                                   type, SY_RELAY_PROTOCOL_NAME);
+      g_autofree char *message = g_strdup_printf ("Unknown type \"%s\": %s takes set, toggle, pulse and rename",
+                                                  type, SY_RELAY_PROTOCOL_NAME);
+
+      caller->answer (caller_data, id, SY_ERROR_UNKNOWN_TYPE, message, NULL);
       return;
     }
 
-  if (sy_connection_get_role (connection) < SY_ROLE_CONTROL)
+  if (role < SY_ROLE_CONTROL)
     {
-      refuse (self, connection, command, id, SY_ERROR_FORBIDDEN,
+      refuse (caller, caller_data, command, id, SY_ERROR_FORBIDDEN,
               "Commanding relays needs the control role; this connection has the view role");
       return;
     }
 
   if (!member_is (command, "relay", G_TYPE_STRING))
     {
-      refuse (self, connection, command, id, SY_ERROR_BAD_REQUEST, "\"relay\" must be a relay id");
+      refuse (caller, caller_data, command, id, SY_ERROR_BAD_REQUEST, "\"relay\" must be a relay id");
       return;
     }
 
   relay_id = json_object_get_string_member (command, "relay");
-  relay = sy_bench_find_relay (self->bench, relay_id);
+  relay = sy_bench_find_relay (bench, relay_id);
   if (relay < 0)
     {
       g_autofree char *message = g_strdup_printf ("Unknown relay \"%s\"", relay_id);
-      refuse (self, connection, command, id, SY_ERROR_UNKNOWN_RELAY, message);
+      refuse (caller, caller_data, command, id, SY_ERROR_UNKNOWN_RELAY, message);
       return;
     }
 
   if (g_strcmp0 (type, "set") == 0 && !member_is (command, "on", G_TYPE_BOOLEAN))
     {
-      refuse (self, connection, command, id, SY_ERROR_BAD_REQUEST, "\"on\" must be true or false");
+      refuse (caller, caller_data, command, id, SY_ERROR_BAD_REQUEST, "\"on\" must be true or false");
       return;
     }
 
@@ -300,51 +450,53 @@ sy_relay_protocol_command (SyJsonProtocol *protocol,
       g_autofree char *message = g_strdup_printf ("\"ms\" must be a whole number of milliseconds "
                                                   "from %d to %d",
                                                   SY_BENCH_PULSE_MIN_MS, SY_BENCH_PULSE_MAX_MS);
-      refuse (self, connection, command, id, SY_ERROR_BAD_REQUEST, message);
+      refuse (caller, caller_data, command, id, SY_ERROR_BAD_REQUEST, message);
       return;
     }
 
   if (g_strcmp0 (type, "rename") == 0)
     {
+      g_autoptr(JsonNode) state = NULL;
+
       if (!member_is (command, "name", G_TYPE_STRING))
         {
-          refuse (self, connection, command, id, SY_ERROR_BAD_REQUEST, "\"name\" must be a string");
+          refuse (caller, caller_data, command, id, SY_ERROR_BAD_REQUEST, "\"name\" must be a string");
           return;
         }
-      if (sy_bench_is_mirror (self->bench))
+      if (sy_bench_is_mirror (bench))
         {
           SyRelayCommand rename = { SY_RELAY_COMMAND_RENAME, (guint) relay, FALSE, 0,
                                     json_object_get_string_member (command, "name") };
 
-          pending = pending_new (self, connection, id, command);
-          if (!sy_bench_mirror_forward (self->bench, &rename, command_done, pending, &error))
+          pending = pending_new (caller, caller_data, id, command);
+          if (!sy_bench_mirror_forward (bench, &rename, command_done, pending, &error))
             {
-              refuse (self, connection, command, id, error_code_for (error), error->message);
+              refuse (caller, caller_data, command, id, sy_relay_error_code (error), error->message);
               pending_free (pending);
             }
           return;
         }
-      if (!sy_bench_relay_rename (self->bench, relay, json_object_get_string_member (command, "name"), &error))
+      if (!sy_bench_relay_rename (bench, relay, json_object_get_string_member (command, "name"), &error))
         {
-          refuse (self, connection, command, id, error_code_for (error), error->message);
+          refuse (caller, caller_data, command, id, sy_relay_error_code (error), error->message);
           return;
         }
-      sy_audit_record (self->audit, connection, command, "ok");
-      sy_json_protocol_send_ack (protocol, connection, id, "relay",
-                                 sy_relay_state_to_json (sy_bench_get_relay (self->bench, relay)));
+      caller->audit (caller_data, command, "ok");
+      state = sy_relay_state_to_json (sy_bench_get_relay (bench, relay));
+      caller->answer (caller_data, id, NULL, NULL, state);
       return;
     }
 
-  pending = pending_new (self, connection, id, command);
+  pending = pending_new (caller, caller_data, id, command);
 
   if (g_strcmp0 (type, "set") == 0)
     {
-      accepted = sy_bench_relay_set (self->bench, relay, json_object_get_boolean_member (command, "on"),
+      accepted = sy_bench_relay_set (bench, relay, json_object_get_boolean_member (command, "on"),
                                      command_done, pending, &error);
     }
   else if (g_strcmp0 (type, "toggle") == 0)
     {
-      accepted = sy_bench_relay_toggle (self->bench, relay, command_done, pending, &error);
+      accepted = sy_bench_relay_toggle (bench, relay, command_done, pending, &error);
     }
   else
     {
@@ -359,15 +511,93 @@ sy_relay_protocol_command (SyJsonProtocol *protocol,
         }
       else
         {
-          accepted = sy_bench_relay_pulse (self->bench, relay, (guint) ms, command_done, pending, &error);
+          accepted = sy_bench_relay_pulse (bench, relay, (guint) ms, command_done, pending, &error);
         }
     }
 
   if (!accepted)
     {
-      refuse (self, connection, command, id, error_code_for (error), error->message);
+      refuse (caller, caller_data, command, id, sy_relay_error_code (error), error->message);
       pending_free (pending);
     }
+}
+
+/* A WebSocket connection as a relay command's caller. */
+typedef struct
+{
+  SyRelayProtocol *protocol;
+  SyConnection    *connection;
+} WebSocketCaller;
+
+static void
+websocket_caller_clear (gpointer data)
+{
+  WebSocketCaller *caller = data;
+
+  g_clear_object (&caller->protocol);
+  g_clear_object (&caller->connection);
+}
+
+static gpointer
+websocket_caller_ref (gpointer data)
+{
+  return g_rc_box_acquire (data);
+}
+
+static void
+websocket_caller_unref (gpointer data)
+{
+  g_rc_box_release_full (data, websocket_caller_clear);
+}
+
+static void
+websocket_caller_audit (gpointer    data,
+                        JsonObject *command,
+                        const char *result)
+{
+  WebSocketCaller *caller = data;
+
+  sy_audit_record (caller->protocol->audit, caller->connection, command, result);
+}
+
+static void
+websocket_caller_answer (gpointer    data,
+                         JsonNode   *id,
+                         const char *code,
+                         const char *message,
+                         JsonNode   *relay)
+{
+  WebSocketCaller *caller = data;
+  SyJsonProtocol *protocol = SY_JSON_PROTOCOL (caller->protocol);
+
+  if (code == NULL)
+    sy_json_protocol_send_ack (protocol, caller->connection, id, "relay", json_node_copy (relay));
+  else
+    sy_json_protocol_send_error (protocol, caller->connection, id, code, "%s", message);
+}
+
+static const SyRelayCaller websocket_caller = {
+  websocket_caller_audit,
+  websocket_caller_answer,
+  websocket_caller_ref,
+  websocket_caller_unref,
+};
+
+static void
+sy_relay_protocol_command (SyJsonProtocol *protocol,
+                           SyConnection   *connection,
+                           const char     *type,
+                           JsonObject     *command,
+                           JsonNode       *id)
+{
+  SyRelayProtocol *self = SY_RELAY_PROTOCOL (protocol);
+  WebSocketCaller *caller = g_rc_box_new0 (WebSocketCaller);
+
+  caller->protocol = g_object_ref (self);
+  caller->connection = g_object_ref (connection);
+  sy_relay_command_run (self->bench, sy_connection_get_role (connection), &websocket_caller, caller,
+                        type, command, id);
+  websocket_caller_unref (caller);
 }
 
 static void

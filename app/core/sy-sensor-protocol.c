@@ -61,10 +61,74 @@ append_number (GString *out,
   g_string_append (out, g_ascii_formatd (buffer, sizeof buffer, "%.6g", value));
 }
 
-static char *
-format_reading (const SyReading *reading,
-                guint            mask,
-                guint64          skipped)
+/**
+ * sy_sensor_parse_reading:
+ * @message: a `reading` message of another instance
+ * @reading: (inout): the reading to update: its `seq`, `t_ms`, values and
+ *   staleness
+ *
+ * A sensor the message does not give as a number is stale, holding the
+ * value @reading had; so is every sensor in its `stale` list.
+ *
+ * Returns: whether @message has `values` (else @reading is unchanged)
+ */
+gboolean
+sy_sensor_parse_reading (JsonObject *message,
+                         SyReading  *reading)
+{
+  JsonNode *values;
+  JsonNode *stale;
+
+  g_return_val_if_fail (message != NULL && reading != NULL, FALSE);
+
+  values = json_object_get_member (message, "values");
+  stale = json_object_get_member (message, "stale");
+  if (values == NULL || !JSON_NODE_HOLDS_OBJECT (values))
+    return FALSE;
+
+  reading->seq = (guint64) MAX (0, sy_json_object_get_int (message, "seq", 0));
+  reading->t_ms = sy_json_object_get_int (message, "t", g_get_real_time () / 1000);
+
+  for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
+    {
+      JsonNode *value = json_object_get_member (json_node_get_object (values), sy_bench_get_sensor_spec (i)->id);
+
+      reading->stale[i] = !sy_json_node_get_number (value, &reading->values[i]);
+    }
+
+  if (stale != NULL && JSON_NODE_HOLDS_ARRAY (stale))
+    {
+      JsonArray *array = json_node_get_array (stale);
+
+      for (guint k = 0; k < json_array_get_length (array); k++)
+        {
+          JsonNode *element = json_array_get_element (array, k);
+          int sensor;
+
+          if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_STRING)
+            continue;
+          sensor = sy_bench_find_sensor (json_node_get_string (element));
+          if (sensor >= 0)
+            reading->stale[sensor] = TRUE;
+        }
+    }
+
+  return TRUE;
+}
+
+/**
+ * sy_sensor_format_reading:
+ * @reading: a reading
+ * @mask: the sensors to put in, a bit per `SySensor`
+ * @skipped: readings a slow client missed since the last one, or 0
+ *
+ * Returns: (transfer full): the `reading` message, as the wire and the
+ *   MQTT bridge send it
+ */
+char *
+sy_sensor_format_reading (const SyReading *reading,
+                          guint            mask,
+                          guint64          skipped)
 {
   GString *out = g_string_sized_new (256);
   gboolean first = TRUE;
@@ -174,12 +238,12 @@ on_reading (SyBench         *bench,
       if (client->mask == ALL_SENSORS && client->skipped == 0)
         {
           if (all == NULL)
-            all = format_reading (reading, ALL_SENSORS, 0);
+            all = sy_sensor_format_reading (reading, ALL_SENSORS, 0);
           text = all;
         }
       else
         {
-          text = own = format_reading (reading, client->mask, client->skipped);
+          text = own = sy_sensor_format_reading (reading, client->mask, client->skipped);
         }
 
       if (reading->more)
@@ -255,7 +319,7 @@ sy_sensor_protocol_welcome (SyJsonProtocol *protocol,
 
   /* The latest values at once, so a reconnecting client has a full picture
    * before the first tick. */
-  now = format_reading (sy_bench_get_reading (self->bench), ALL_SENSORS, 0);
+  now = sy_sensor_format_reading (sy_bench_get_reading (self->bench), ALL_SENSORS, 0);
   sy_connection_send_text (connection, now);
 }
 

@@ -24,6 +24,11 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (SySensorProtocol, sy_sensor_protocol, SY, SENSOR_PROTOCOL, SyJsonProtocol)
 
-SySubprotocol *sy_sensor_protocol_new (SyBench *bench);
+SySubprotocol *sy_sensor_protocol_new   (SyBench         *bench);
+gboolean       sy_sensor_parse_reading  (JsonObject      *message,
+                                         SyReading       *reading);
+char          *sy_sensor_format_reading (const SyReading *reading,
+                                         guint            mask,
+                                         guint64          skipped);
 
 G_END_DECLS

@@ -22,6 +22,7 @@
 #include "sy-sensor-protocol.h"
 #include "sy-server.h"
 #include "sy-token.h"
+#include "sy-mqtt.h"
 #include "sy-uplink.h"
 #include "sy-wire-guard.h"
 
@@ -88,6 +89,8 @@ struct _SyServer
   char          *uplink_url;
   char          *uplink_token;
   GTlsDatabase  *uplink_tls_database;
+  SyMqttConfig  *mqtt_config;
+  SyAudit       *audit;
 
   /* Owner thread */
   GMainContext  *owner_context;
@@ -122,6 +125,7 @@ struct _SyServer
   GHashTable    *peers;
   GHashTable    *idle;
   SyUplink      *uplink;
+  SyMqtt        *mqtt;
   char          *session;
   guint          ticks;
   guint          rate_refusals;
@@ -610,6 +614,11 @@ status_handler (SoupServer        *server,
     {
       json_builder_set_member_name (builder, "uplink");
       json_builder_add_value (builder, sy_uplink_to_json (self->uplink));
+    }
+  if (self->mqtt != NULL)
+    {
+      json_builder_set_member_name (builder, "mqtt");
+      json_builder_add_value (builder, sy_mqtt_to_json (self->mqtt));
     }
   json_builder_end_object (builder);
 
@@ -1475,6 +1484,23 @@ server_thread (gpointer data)
           sy_uplink_start (self->uplink);
         }
 
+      /* The MQTT bridge publishes the bench, or (a mirror) makes it show
+       * another instance's; either way before the bench starts. */
+      if (self->bench != NULL && self->audit != NULL && self->mqtt_config != NULL &&
+          self->mqtt_config->mirror != NULL && self->uplink != NULL)
+        {
+          g_warning ("MQTT: not mirroring %s: this instance already mirrors its uplink",
+                     self->mqtt_config->mirror);
+        }
+      else if (self->bench != NULL && self->audit != NULL && self->mqtt_config != NULL)
+        {
+          self->mqtt = sy_mqtt_new (self->bench, self->audit, self->mqtt_config, self->session);
+          for (guint i = 0; i < self->protocols->len; i++)
+            if (SY_IS_DISPLAY_PROTOCOL (g_ptr_array_index (self->protocols, i)))
+              sy_mqtt_set_display (self->mqtt, g_ptr_array_index (self->protocols, i));
+          sy_mqtt_start (self->mqtt);
+        }
+
       if (self->bench != NULL)
         sy_bench_start (self->bench);
 
@@ -1507,6 +1533,12 @@ server_thread (gpointer data)
 
   if (self->bench != NULL && self->start_error == NULL)
     sy_bench_stop (self->bench);
+
+  if (self->mqtt != NULL)
+    {
+      sy_mqtt_stop (self->mqtt);
+      g_clear_object (&self->mqtt);
+    }
 
   if (self->uplink != NULL)
     {
@@ -2016,6 +2048,8 @@ sy_server_finalize (GObject *object)
   g_clear_pointer (&self->uplink_url, g_free);
   g_clear_pointer (&self->uplink_token, g_free);
   g_clear_object (&self->uplink_tls_database);
+  g_clear_pointer (&self->mqtt_config, sy_mqtt_config_free);
+  g_clear_object (&self->audit);
   g_clear_error (&self->start_error);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
@@ -2402,6 +2436,58 @@ sy_server_get_uplink_url (SyServer *self)
 }
 
 /**
+ * sy_server_set_mqtt:
+ * @self: a #SyServer
+ * @config: (nullable): the MQTT bridge's configuration, or %NULL for none
+ * @error: a %SY_MQTT_ERROR error
+ *
+ * While the server runs, a bridge publishes its bench on an MQTT broker
+ * and takes commands from it, or (with a mirror) shows another instance's
+ * bench through the broker (see `SyMqtt`). Needs sy_server_install_bench();
+ * a mirror does not go with an uplink. Only while stopped.
+ *
+ * Returns: whether @config can be used
+ */
+gboolean
+sy_server_set_mqtt (SyServer            *self,
+                    const SyMqttConfig  *config,
+                    GError             **error)
+{
+  g_return_val_if_fail (SY_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (!self->running, FALSE);
+
+  if (config != NULL && !sy_mqtt_config_check (config, error))
+    return FALSE;
+
+  if (config != NULL && config->mirror != NULL && self->uplink_url != NULL)
+    {
+      g_set_error_literal (error, SY_MQTT_ERROR, SY_MQTT_ERROR_BAD_CONFIG,
+                           "An instance mirrors one other: an MQTT mirror does not go with an uplink");
+      return FALSE;
+    }
+
+  g_clear_pointer (&self->mqtt_config, sy_mqtt_config_free);
+  if (config != NULL)
+    self->mqtt_config = sy_mqtt_config_copy (config);
+
+  return TRUE;
+}
+
+/**
+ * sy_server_get_mqtt_config:
+ * @self: a #SyServer
+ *
+ * Returns: (nullable) (transfer none): the MQTT bridge's configuration
+ */
+const SyMqttConfig *
+sy_server_get_mqtt_config (SyServer *self)
+{
+  g_return_val_if_fail (SY_IS_SERVER (self), NULL);
+
+  return self->mqtt_config;
+}
+
+/**
  * sy_server_install_bench:
  * @self: a #SyServer
  * @bench: the simulated bench
@@ -2422,6 +2508,7 @@ sy_server_install_bench (SyServer *self,
   g_return_if_fail (SY_IS_AUDIT (audit));
 
   sy_server_set_bench (self, bench);
+  g_set_object (&self->audit, audit);
 
   protocols[0] = sy_sensor_protocol_new (bench);
   protocols[1] = sy_relay_protocol_new (bench, audit);

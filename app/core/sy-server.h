@@ -10,6 +10,7 @@
 
 #include "sy-audit.h"
 #include "sy-bench.h"
+#include "sy-mqtt.h"
 #include "sy-subprotocol.h"
 #include "sy-types.h"
 
@@ -49,6 +50,11 @@ gboolean    sy_server_set_uplink            (SyServer       *self,
                                              GTlsDatabase   *tls_database,
                                              GError        **error);
 const char *sy_server_get_uplink_url        (SyServer       *self);
+gboolean    sy_server_set_mqtt              (SyServer       *self,
+                                             const SyMqttConfig *config,
+                                             GError        **error);
+const SyMqttConfig *
+            sy_server_get_mqtt_config       (SyServer       *self);
 void        sy_server_install_bench         (SyServer       *self,
                                              SyBench        *bench,
                                              SyAudit        *audit);

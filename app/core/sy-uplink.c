@@ -319,41 +319,6 @@ is_current (SyUplink *self,
 
 /* Relays */
 
-static gboolean
-get_bool (JsonObject *object,
-          const char *member,
-          gboolean    fallback)
-{
-  JsonNode *node = json_object_get_member (object, member);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    return fallback;
-
-  return json_node_get_boolean (node);
-}
-
-static gint64
-get_int (JsonObject *object,
-         const char *member,
-         gint64      fallback)
-{
-  double number;
-
-  return sy_json_node_get_number (json_object_get_member (object, member), &number) ? (gint64) number : fallback;
-}
-
-static const char *
-get_string (JsonObject *object,
-            const char *member)
-{
-  JsonNode *node = json_object_get_member (object, member);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-
-  return json_node_get_string (node);
-}
-
 /* An upstream relay object onto the bench's relay of the same id. */
 static void
 mirror_relay (SyUplink   *self,
@@ -369,22 +334,13 @@ mirror_relay (SyUplink   *self,
     return;
 
   object = json_node_get_object (node);
-  id = get_string (object, "id");
+  id = sy_json_object_get_string (object, "id");
   index = id != NULL ? sy_bench_find_relay (self->bench, id) : -1;
   if (index < 0)
     return;
 
-  state.name = get_string (object, "name");
-  state.on = get_bool (object, "on", FALSE);
-  state.pending = get_bool (object, "pending", FALSE);
-  state.target = get_bool (object, "target", state.on);
-  state.stuck = get_bool (object, "stuck", FALSE);
-  state.max_on_ms = (guint) CLAMP (get_int (object, "max_on_ms", 0), 0, G_MAXUINT);
-  state.safe_default = (int) CLAMP (get_int (object, "safe_default", -1), -1, 1);
-  state.changed_ms = get_int (object, "changed", 0);
-  state.interlock = get_string (object, "interlock");
   /* An upstream that does not say is a bench of its own: available. */
-  state.available = get_bool (object, "available", TRUE);
+  sy_relay_state_from_json (object, &state);
 
   sy_bench_mirror_relay (self->bench, (guint) index, &state, reason);
 }
@@ -470,7 +426,7 @@ on_answer (SyUplink   *self,
     {
       if (is_error)
         g_warning ("Uplink to %s: the upstream answered an error to no command: %s",
-                   self->url, get_string (message, "message"));
+                   self->url, sy_json_object_get_string (message, "message"));
       return;
     }
 
@@ -481,24 +437,11 @@ on_answer (SyUplink   *self,
     }
   else
     {
-      static const struct { const char *code; SyBenchError error; } codes[] = {
-        { "interlock", SY_BENCH_ERROR_INTERLOCK },
-        { "unknown-relay", SY_BENCH_ERROR_NOT_FOUND },
-        { "timeout", SY_BENCH_ERROR_TIMEOUT },
-        { "forbidden", SY_BENCH_ERROR_FORBIDDEN },
-        { "rate-limited", SY_BENCH_ERROR_RATE_LIMITED },
-        { "unavailable", SY_BENCH_ERROR_UNAVAILABLE },
-      };
-      const char *code = get_string (message, "code");
-      const char *text = get_string (message, "message");
+      const char *text = sy_json_object_get_string (message, "message");
       g_autoptr(GError) error = NULL;
-      SyBenchError kind = SY_BENCH_ERROR_INVALID;
 
-      for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
-        if (g_strcmp0 (code, codes[i].code) == 0)
-          kind = codes[i].error;
-
-      error = g_error_new (SY_BENCH_ERROR, kind, "%s", text ? text : "The upstream refused the command");
+      error = g_error_new (SY_BENCH_ERROR, sy_relay_error_from_code (sy_json_object_get_string (message, "code")),
+                           "%s", text ? text : "The upstream refused the command");
       if (o->done != NULL)
         o->done (self->bench, o->relay, error, o->done_data);
     }
@@ -513,8 +456,8 @@ on_relay_message (SyUplink   *self,
 {
   if (g_strcmp0 (type, "hello") == 0)
     {
-      const char *role = get_string (message, "role");
-      const char *session = get_string (message, "session");
+      const char *role = sy_json_object_get_string (message, "role");
+      const char *session = sy_json_object_get_string (message, "session");
       const char *dash = session ? strrchr (session, '-') : NULL;
 
       self->upstream_role = g_strcmp0 (role, "control") == 0 ? SY_ROLE_CONTROL :
@@ -529,7 +472,7 @@ on_relay_message (SyUplink   *self,
     on_relays (self, message);
   else if (g_strcmp0 (type, "relay") == 0)
     {
-      const char *reason = get_string (message, "reason");
+      const char *reason = sy_json_object_get_string (message, "reason");
 
       mirror_relay (self, json_object_get_member (message, "relay"), reason ? reason : "");
     }
@@ -572,7 +515,7 @@ static void
 on_sensors (SyUplink   *self,
             JsonObject *message)
 {
-  gint64 tick_hz = get_int (message, "tick_hz", SY_BENCH_DEFAULT_TICK_HZ);
+  gint64 tick_hz = sy_json_object_get_int (message, "tick_hz", SY_BENCH_DEFAULT_TICK_HZ);
   g_autofree char *subscribe = NULL;
 
   sy_bench_set_tick_hz (self->bench, (guint) CLAMP (tick_hz, SY_BENCH_MIN_TICK_HZ, SY_BENCH_MAX_TICK_HZ));
@@ -592,40 +535,11 @@ on_reading (SyUplink   *self,
             JsonObject *message)
 {
   SyReading reading = *sy_bench_get_reading (self->bench);
-  JsonNode *values = json_object_get_member (message, "values");
-  JsonNode *stale = json_object_get_member (message, "stale");
 
-  if (values == NULL || !JSON_NODE_HOLDS_OBJECT (values))
+  /* A sensor the upstream does not report (as a number) is stale here,
+   * holding its last value. */
+  if (!sy_sensor_parse_reading (message, &reading))
     return;
-
-  reading.seq = (guint64) MAX (0, get_int (message, "seq", 0));
-  reading.t_ms = get_int (message, "t", g_get_real_time () / 1000);
-
-  for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
-    {
-      JsonNode *value = json_object_get_member (json_node_get_object (values), sy_bench_get_sensor_spec (i)->id);
-
-      /* A sensor the upstream does not report (as a number) is stale here,
-       * holding its last value. */
-      reading.stale[i] = !sy_json_node_get_number (value, &reading.values[i]);
-    }
-
-  if (stale != NULL && JSON_NODE_HOLDS_ARRAY (stale))
-    {
-      JsonArray *array = json_node_get_array (stale);
-
-      for (guint k = 0; k < json_array_get_length (array); k++)
-        {
-          JsonNode *element = json_array_get_element (array, k);
-          int sensor;
-
-          if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_STRING)
-            continue;
-          sensor = sy_bench_find_sensor (json_node_get_string (element));
-          if (sensor >= 0)
-            reading.stale[sensor] = TRUE;
-        }
-    }
 
   sy_clear_source (&self->stale);
   sy_bench_mirror_reading (self->bench, &reading);
@@ -635,7 +549,7 @@ static void
 on_history (SyUplink   *self,
             JsonObject *message)
 {
-  const char *id = get_string (message, "sensor");
+  const char *id = sy_json_object_get_string (message, "sensor");
   JsonNode *t = json_object_get_member (message, "t");
   JsonNode *v = json_object_get_member (message, "v");
   g_autoptr(GArray) times = NULL;
@@ -683,7 +597,7 @@ on_sensor_message (SyUplink   *self,
     on_history (self, message);
   else if (g_strcmp0 (type, "error") == 0)
     g_warning ("Uplink to %s: the upstream's sensor protocol answered: %s",
-               self->url, get_string (message, "message"));
+               self->url, sy_json_object_get_string (message, "message"));
 }
 
 /* The link */
@@ -721,7 +635,7 @@ read_cb (GObject      *object,
   parser = json_parser_new_immutable ();
   if (data_type != SOUP_WEBSOCKET_DATA_TEXT || !json_parser_load_from_data (parser, text, (gssize) len, NULL) ||
       (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
-      (type = get_string (json_node_get_object (root), "type")) == NULL)
+      (type = sy_json_object_get_string (json_node_get_object (root), "type")) == NULL)
     {
       g_warning ("Uplink to %s: ignoring a message that is not a JSON object with a type", self->url);
     }
@@ -796,23 +710,6 @@ sy_uplink_connect (SyUplink *self)
 
 /* Commands */
 
-static const char *
-command_type_name (SyRelayCommandType type)
-{
-  switch (type)
-    {
-    case SY_RELAY_COMMAND_SET:
-      return "set";
-    case SY_RELAY_COMMAND_TOGGLE:
-      return "toggle";
-    case SY_RELAY_COMMAND_PULSE:
-      return "pulse";
-    case SY_RELAY_COMMAND_RENAME:
-    default:
-      return "rename";
-    }
-}
-
 static gboolean
 forward_cb (SyBench              *bench,
             const SyRelayCommand *command,
@@ -822,11 +719,11 @@ forward_cb (SyBench              *bench,
             GError              **error)
 {
   SyUplink *self = user_data;
-  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *text = NULL;
   g_autoptr(GError) send_error = NULL;
   Outstanding *o;
+  JsonNode *id_node;
   guint id;
 
   if (self->state != SY_UPLINK_CONNECTED || self->relay == NULL)
@@ -846,33 +743,9 @@ forward_cb (SyBench              *bench,
     }
 
   id = ++self->next_id;
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, command_type_name (command->type));
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_int_value (builder, id);
-  json_builder_set_member_name (builder, "relay");
-  json_builder_add_string_value (builder, sy_bench_get_relay (bench, command->relay)->id);
-  switch (command->type)
-    {
-    case SY_RELAY_COMMAND_SET:
-      json_builder_set_member_name (builder, "on");
-      json_builder_add_boolean_value (builder, command->on);
-      break;
-    case SY_RELAY_COMMAND_PULSE:
-      json_builder_set_member_name (builder, "ms");
-      json_builder_add_int_value (builder, command->ms);
-      break;
-    case SY_RELAY_COMMAND_RENAME:
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, command->name ? command->name : "");
-      break;
-    case SY_RELAY_COMMAND_TOGGLE:
-    default:
-      break;
-    }
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
+  id_node = json_node_new (JSON_NODE_VALUE);
+  json_node_set_int (id_node, id);
+  root = sy_relay_command_to_json (bench, command, id_node);
   text = json_to_string (root, FALSE);
 
   if (!sy_client_send_text (self->relay, text, &send_error))

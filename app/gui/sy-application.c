@@ -13,6 +13,7 @@
 
 #include "sy-application.h"
 #include "sy-log.h"
+#include "sy-mqtt.h"
 #include "sy-preferences-window.h"
 #include "sy-tls.h"
 #include "sy-uplink.h"
@@ -71,6 +72,15 @@ static const char * const restart_keys[] = {
   "tick-hz",
   "uplink-url",
   "uplink-token",
+  "mqtt-url",
+  "mqtt-password",
+  "mqtt-prefix",
+  "mqtt-instance",
+  "mqtt-role",
+  "mqtt-mirror",
+  "mqtt-ca-file",
+  "mqtt-certificate",
+  "mqtt-key",
 };
 
 /**
@@ -151,6 +161,43 @@ report_error (SyApplication *self,
   set_last_error (self, message);
 }
 
+/* The MQTT bridge's configuration from the settings, for the broker @url. */
+static SyMqttConfig *
+mqtt_config_from_settings (SyApplication *self,
+                           const char    *url)
+{
+  g_autoptr(SyMqttConfig) config = sy_mqtt_config_new (url);
+  g_autofree char *password = g_settings_get_string (self->settings, "mqtt-password");
+  g_autofree char *prefix = g_strstrip (g_settings_get_string (self->settings, "mqtt-prefix"));
+  g_autofree char *instance = g_strstrip (g_settings_get_string (self->settings, "mqtt-instance"));
+  g_autofree char *role = g_settings_get_string (self->settings, "mqtt-role");
+  g_autofree char *mirror = g_strstrip (g_settings_get_string (self->settings, "mqtt-mirror"));
+  g_autofree char *ca = g_settings_get_string (self->settings, "mqtt-ca-file");
+  g_autofree char *cert = g_settings_get_string (self->settings, "mqtt-certificate");
+  g_autofree char *key = g_settings_get_string (self->settings, "mqtt-key");
+
+  if (*password != '\0')
+    config->password = g_steal_pointer (&password);
+  g_free (config->prefix);
+  config->prefix = g_steal_pointer (&prefix);
+  if (*instance != '\0')
+    {
+      g_free (config->instance);
+      config->instance = g_steal_pointer (&instance);
+    }
+  config->role = g_str_equal (role, "control") ? SY_ROLE_CONTROL : SY_ROLE_VIEW;
+  if (*mirror != '\0')
+    config->mirror = g_steal_pointer (&mirror);
+  if (*ca != '\0')
+    config->ca_file = g_steal_pointer (&ca);
+  if (*cert != '\0')
+    config->cert_file = g_steal_pointer (&cert);
+  if (*key != '\0')
+    config->key_file = g_steal_pointer (&key);
+
+  return g_steal_pointer (&config);
+}
+
 /* Settings to server, for every key the command line did not give. The
  * server must be stopped. Checks everything before it changes anything. */
 static gboolean
@@ -162,7 +209,9 @@ apply_settings (SyApplication  *self,
   g_autofree char *uplink_token = NULL;
   g_autoptr(GTlsCertificate) certificate = NULL;
   gboolean set_tls = FALSE;
+  g_autoptr(SyMqttConfig) mqtt = NULL;
   gboolean set_uplink = FALSE;
+  gboolean set_mqtt = FALSE;
 
   g_assert (!sy_server_get_running (self->server));
 
@@ -232,6 +281,35 @@ apply_settings (SyApplication  *self,
         }
     }
 
+  /* Likewise a broker that cannot be used: the bridge is not silently
+   * left out. The command line's --mqtt stands for every mqtt- key. */
+  if (!sy_application_is_pinned (self, "mqtt-url"))
+    {
+      g_autofree char *url = g_strstrip (g_settings_get_string (self->settings, "mqtt-url"));
+
+      set_mqtt = TRUE;
+      if (*url != '\0')
+        {
+          g_autoptr(GError) local_error = NULL;
+          gboolean uplink = set_uplink ? *uplink_url != '\0' : sy_server_get_uplink_url (self->server) != NULL;
+
+          mqtt = mqtt_config_from_settings (self, url);
+          if (!sy_mqtt_config_check (mqtt, &local_error))
+            {
+              g_set_error (error, local_error->domain, local_error->code,
+                           _("The MQTT broker cannot be used: %s"), local_error->message);
+              return FALSE;
+            }
+          if (mqtt->mirror != NULL && uplink)
+            {
+              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                   _("The MQTT broker cannot be used: this instance already mirrors "
+                                     "an upstream Switchyard, and it mirrors one other at most"));
+              return FALSE;
+            }
+        }
+    }
+
   /* Checked: now change. The schema's ranges match the server's. */
   if (!sy_application_is_pinned (self, "port"))
     g_object_set (self->server, "port", (guint) g_settings_get_int (self->settings, "port"), NULL);
@@ -263,6 +341,8 @@ apply_settings (SyApplication  *self,
                                  uplink_token, NULL, NULL))
         g_assert_not_reached ();
     }
+  if (set_mqtt && !sy_server_set_mqtt (self->server, mqtt, NULL))
+    g_assert_not_reached ();
 
   /* The bench runs on the server thread: only touched while it is stopped. */
   if (!sy_application_is_pinned (self, "tick-hz") && sy_server_get_bench (self->server) != NULL)
@@ -380,6 +460,24 @@ tls_pair_incomplete (SyApplication *self)
 }
 
 static gboolean
+mqtt_tls_pair_incomplete (SyApplication *self)
+{
+  g_autofree char *cert = g_settings_get_string (self->settings, "mqtt-certificate");
+  g_autofree char *key = g_settings_get_string (self->settings, "mqtt-key");
+
+  return (*cert == '\0') != (*key == '\0');
+}
+
+static gboolean
+setting_is_blank (SyApplication *self,
+                  const char    *key)
+{
+  g_autofree char *value = g_settings_get_string (self->settings, key);
+
+  return *g_strstrip (value) == '\0';
+}
+
+static gboolean
 uplink_url_is_empty (SyApplication *self)
 {
   g_autofree char *url = g_settings_get_string (self->settings, "uplink-url");
@@ -412,6 +510,13 @@ on_settings_changed (GSettings     *settings,
 
   /* A token without an upstream is kept for later and changes nothing. */
   if (g_str_equal (key, "uplink-token") && uplink_url_is_empty (self))
+    return;
+
+  /* So are the MQTT bridge's details without a broker; and the MQTT
+   * client certificate waits for its key, as the server's does. */
+  if (g_str_has_prefix (key, "mqtt-") && !g_str_equal (key, "mqtt-url") && setting_is_blank (self, "mqtt-url"))
+    return;
+  if ((g_str_equal (key, "mqtt-certificate") || g_str_equal (key, "mqtt-key")) && mqtt_tls_pair_incomplete (self))
     return;
 
   /* Several changes in one turn of the main loop make one restart. */
@@ -787,8 +892,8 @@ sy_application_new (SyServer *server)
  * On start-up the application applies @settings to @server (except the
  * @pinned_keys, whose command-line value stays in force for the whole run)
  * and starts it. Later changes of the port, bind address, limits, TLS files,
- * sensor rate or upstream (`uplink-url`, `uplink-token`: a relay server)
- * restart the server; several changes in one main-loop turn make one
+ * sensor rate, upstream (`uplink-url`, `uplink-token`: a relay server) or
+ * MQTT bridge (the `mqtt-` keys) restart the server; several changes in one main-loop turn make one
  * restart. A setting that cannot be used (an unreadable TLS file, an
  * upstream address that is not one) keeps the server stopped and says why
  * in #SyApplication:last-error.

@@ -13,6 +13,7 @@
 
 #include "sy-preferences-window.h"
 #include "sy-program-protocol.h"
+#include "sy-mqtt.h"
 #include "sy-uplink.h"
 
 /* The bind address choices, in the order of the row's model; a third,
@@ -50,6 +51,18 @@ struct _SyPreferencesWindow
   AdwActionRow         *uplink_message_row;
   GtkImage             *uplink_message_icon;
   AdwEntryRow          *uplink_token_row;
+  GtkButton            *mqtt_tls_clear_button;
+  AdwEntryRow          *mqtt_url_row;
+  AdwActionRow         *mqtt_message_row;
+  GtkImage             *mqtt_message_icon;
+  AdwEntryRow          *mqtt_password_row;
+  AdwEntryRow          *mqtt_prefix_row;
+  AdwEntryRow          *mqtt_instance_row;
+  AdwComboRow          *mqtt_role_row;
+  AdwEntryRow          *mqtt_mirror_row;
+  AdwActionRow         *mqtt_ca_row;
+  AdwActionRow         *mqtt_certificate_row;
+  AdwActionRow         *mqtt_key_row;
   AdwPreferencesGroup  *names_group;
   AdwPreferencesGroup  *safe_group;
   AdwPreferencesGroup  *no_bench_group;
@@ -70,6 +83,7 @@ struct _SyPreferencesWindow
 
   gboolean              syncing;
   gboolean              uplink_invalid;
+  gboolean              mqtt_invalid;
 };
 
 G_DEFINE_FINAL_TYPE (SyPreferencesWindow, sy_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -311,6 +325,261 @@ setup_uplink (SyPreferencesWindow *self)
   show_uplink_message (self, _("Given on the command line for this run"), NULL, FALSE);
 }
 
+/* MQTT broker */
+
+static void choose_file (SyPreferencesWindow *self,
+                         const char          *key,
+                         const char          *title);
+
+/* The row under the broker address: why a value was refused, or that the
+ * command line gave the broker; hidden for a @title of %NULL. */
+static void
+show_mqtt_message (SyPreferencesWindow *self,
+                   GtkWidget           *row,
+                   const char          *title,
+                   const char          *subtitle,
+                   gboolean             invalid)
+{
+  GtkWidget *message_row = GTK_WIDGET (self->mqtt_message_row);
+  GtkWidget *rows[] = {
+    GTK_WIDGET (self->mqtt_url_row), GTK_WIDGET (self->mqtt_prefix_row),
+    GTK_WIDGET (self->mqtt_instance_row), GTK_WIDGET (self->mqtt_mirror_row),
+  };
+
+  self->mqtt_invalid = invalid;
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      gboolean bad = invalid && rows[i] == row;
+
+      gtk_accessible_update_state (GTK_ACCESSIBLE (rows[i]), GTK_ACCESSIBLE_STATE_INVALID,
+                                   bad ? GTK_ACCESSIBLE_INVALID_TRUE : GTK_ACCESSIBLE_INVALID_FALSE,
+                                   -1);
+      if (bad)
+        gtk_widget_add_css_class (rows[i], "error");
+      else
+        gtk_widget_remove_css_class (rows[i], "error");
+    }
+
+  if (invalid)
+    gtk_widget_add_css_class (message_row, "error");
+  else
+    gtk_widget_remove_css_class (message_row, "error");
+  gtk_image_set_from_icon_name (self->mqtt_message_icon,
+                                invalid ? "dialog-error-symbolic" : "dialog-information-symbolic");
+
+  if (title != NULL)
+    {
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->mqtt_message_row), title);
+      adw_action_row_set_subtitle (self->mqtt_message_row, subtitle);
+    }
+  gtk_widget_set_visible (message_row, title != NULL);
+}
+
+static void
+update_mqtt_tls (SyPreferencesWindow *self)
+{
+  g_autofree char *ca = g_settings_get_string (self->settings, "mqtt-ca-file");
+  g_autofree char *cert = g_settings_get_string (self->settings, "mqtt-certificate");
+  g_autofree char *key = g_settings_get_string (self->settings, "mqtt-key");
+
+  adw_action_row_set_subtitle (self->mqtt_ca_row, *ca ? ca : _("The system’s, for mqtts://"));
+  adw_action_row_set_subtitle (self->mqtt_certificate_row,
+                               *cert ? cert : *key ? _("Needed with the client key") : _("None"));
+  adw_action_row_set_subtitle (self->mqtt_key_row,
+                               *key ? key : *cert ? _("Needed with the client certificate") : _("None"));
+  if (!sy_application_is_pinned (self->application, "mqtt-url"))
+    gtk_widget_set_visible (GTK_WIDGET (self->mqtt_tls_clear_button), *ca != '\0' || *cert != '\0' || *key != '\0');
+}
+
+static void
+set_string (char       **target,
+                  const char  *value)
+{
+  g_free (*target);
+  *target = g_strdup (value);
+}
+
+/* The settings key of an entry row: its name without "-row". */
+static char *
+row_key (GtkWidget *row)
+{
+  const char *name = gtk_widget_get_name (row);
+
+  return g_strndup (name, strlen (name) - strlen ("-row"));
+}
+
+static void
+sync_mqtt (SyPreferencesWindow *self)
+{
+  AdwEntryRow *rows[] = {
+    self->mqtt_url_row, self->mqtt_password_row, self->mqtt_prefix_row,
+    self->mqtt_instance_row, self->mqtt_mirror_row,
+  };
+
+  update_mqtt_tls (self);
+  if (sy_application_is_pinned (self->application, "mqtt-url"))
+    return;
+
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autofree char *key = row_key (GTK_WIDGET (rows[i]));
+      g_autofree char *value = g_settings_get_string (self->settings, key);
+
+      if (!text_is_focused (GTK_WIDGET (rows[i])) &&
+          g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (rows[i])), value) != 0)
+        gtk_editable_set_text (GTK_EDITABLE (rows[i]), value);
+    }
+}
+
+/* Enter or the apply button: what would keep the bridge from starting is
+ * refused beside the rows and not stored, as storing restarts the server. */
+static void
+on_mqtt_entry_apply (SyPreferencesWindow *self,
+                     AdwEntryRow         *row)
+{
+  g_autofree char *key = row_key (GTK_WIDGET (row));
+  g_autofree char *value = g_strdup (gtk_editable_get_text (GTK_EDITABLE (row)));
+  g_autofree char *stored = g_settings_get_string (self->settings, key);
+  g_autofree char *url = g_strstrip (g_settings_get_string (self->settings, "mqtt-url"));
+  g_autofree char *prefix = g_strstrip (g_settings_get_string (self->settings, "mqtt-prefix"));
+  g_autofree char *instance = g_strstrip (g_settings_get_string (self->settings, "mqtt-instance"));
+  g_autofree char *mirror = g_strstrip (g_settings_get_string (self->settings, "mqtt-mirror"));
+  g_autoptr(SyMqttConfig) config = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *title = _("This value cannot be used");
+
+  if (!g_str_equal (key, "mqtt-password"))
+    g_strstrip (value);
+
+  /* The value, in the configuration the other settings make (a broker
+   * stands in while there is none). */
+  if (g_str_equal (key, "mqtt-url"))
+    {
+      g_free (url);
+      url = g_strdup (value);
+      title = _("This address cannot be used");
+    }
+  else if (g_str_equal (key, "mqtt-prefix"))
+    set_string (&prefix, value);
+  else if (g_str_equal (key, "mqtt-instance"))
+    set_string (&instance, value);
+  else if (g_str_equal (key, "mqtt-mirror"))
+    set_string (&mirror, value);
+
+  config = sy_mqtt_config_new (*url != '\0' ? url : "mqtt://localhost");
+  g_free (config->prefix);
+  config->prefix = g_strdup (prefix);
+  if (*instance != '\0')
+    {
+      g_free (config->instance);
+      config->instance = g_strdup (instance);
+    }
+  if (*mirror != '\0')
+    config->mirror = g_strdup (mirror);
+
+  if (!sy_mqtt_config_check (config, &error) &&
+      !g_error_matches (error, SY_MQTT_ERROR, SY_MQTT_ERROR_UNSUPPORTED))
+    {
+      show_mqtt_message (self, GTK_WIDGET (row), title, error->message, TRUE);
+      return;
+    }
+
+  show_mqtt_message (self, NULL, NULL, NULL, FALSE);
+  if (g_strcmp0 (value, stored) != 0)
+    g_settings_set_string (self->settings, key, value);
+}
+
+static void
+on_mqtt_entry_changed (SyPreferencesWindow *self,
+                       AdwEntryRow         *row)
+{
+  /* The refusal was about the text before this edit. */
+  if (self->mqtt_invalid)
+    show_mqtt_message (self, NULL, NULL, NULL, FALSE);
+}
+
+static void
+on_choose_mqtt_ca (SyPreferencesWindow *self)
+{
+  choose_file (self, "mqtt-ca-file", _("Choose the CA Certificates for the Broker"));
+}
+
+static void
+on_choose_mqtt_certificate (SyPreferencesWindow *self)
+{
+  choose_file (self, "mqtt-certificate", _("Choose the Client Certificate for the Broker"));
+}
+
+static void
+on_choose_mqtt_key (SyPreferencesWindow *self)
+{
+  choose_file (self, "mqtt-key", _("Choose the Client Key for the Broker"));
+}
+
+static void
+on_clear_mqtt_tls (SyPreferencesWindow *self)
+{
+  g_settings_set_string (self->settings, "mqtt-ca-file", "");
+  g_settings_set_string (self->settings, "mqtt-certificate", "");
+  g_settings_set_string (self->settings, "mqtt-key", "");
+}
+
+static gboolean
+role_get_mapping (GValue   *value,
+                  GVariant *variant,
+                  gpointer  user_data)
+{
+  g_value_set_uint (value, g_str_equal (g_variant_get_string (variant, NULL), "control") ? 1 : 0);
+
+  return TRUE;
+}
+
+static GVariant *
+role_set_mapping (const GValue       *value,
+                  const GVariantType *expected_type,
+                  gpointer            user_data)
+{
+  return g_variant_new_string (g_value_get_uint (value) == 1 ? "control" : "view");
+}
+
+static void
+setup_mqtt (SyPreferencesWindow *self)
+{
+  SyServer *server = sy_application_get_server (self->application);
+  const SyMqttConfig *config = sy_server_get_mqtt_config (server);
+  g_autofree char *shown = NULL;
+  GtkWidget *rows[] = {
+    GTK_WIDGET (self->mqtt_url_row), GTK_WIDGET (self->mqtt_password_row),
+    GTK_WIDGET (self->mqtt_prefix_row), GTK_WIDGET (self->mqtt_instance_row),
+    GTK_WIDGET (self->mqtt_role_row), GTK_WIDGET (self->mqtt_mirror_row),
+    GTK_WIDGET (self->mqtt_ca_row), GTK_WIDGET (self->mqtt_certificate_row),
+    GTK_WIDGET (self->mqtt_key_row),
+  };
+
+  if (!sy_application_is_pinned (self->application, "mqtt-url"))
+    {
+      g_settings_bind_with_mapping (self->settings, "mqtt-role", self->mqtt_role_row, "selected",
+                                    G_SETTINGS_BIND_DEFAULT, role_get_mapping, role_set_mapping, NULL, NULL);
+      sync_mqtt (self);
+      return;
+    }
+
+  /* The command line's broker, without its password, for this run. */
+  if (config != NULL)
+    {
+      sy_mqtt_parse_url (config->url, NULL, NULL, NULL, NULL, NULL, &shown, NULL);
+      gtk_editable_set_text (GTK_EDITABLE (self->mqtt_url_row), shown ? shown : "");
+      gtk_editable_set_text (GTK_EDITABLE (self->mqtt_prefix_row), config->prefix);
+      gtk_editable_set_text (GTK_EDITABLE (self->mqtt_instance_row), config->instance);
+      gtk_editable_set_text (GTK_EDITABLE (self->mqtt_mirror_row), config->mirror ? config->mirror : "");
+      adw_combo_row_set_selected (self->mqtt_role_row, config->role >= SY_ROLE_CONTROL ? 1 : 0);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    gtk_widget_set_sensitive (rows[i], FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->mqtt_tls_clear_button), FALSE);
+  show_mqtt_message (self, NULL, _("Given on the command line for this run"), NULL, FALSE);
+}
+
 static void
 on_settings_changed (GSettings           *settings,
                      const char          *key,
@@ -322,6 +591,8 @@ on_settings_changed (GSettings           *settings,
     update_tls (self);
   else if (g_str_has_prefix (key, "uplink-"))
     sync_uplink (self);
+  else if (g_str_has_prefix (key, "mqtt-"))
+    sync_mqtt (self);
 }
 
 static void
@@ -514,6 +785,7 @@ setup_server_page (SyPreferencesWindow *self)
   update_exposed (self);
   update_tls (self);
   setup_uplink (self);
+  setup_mqtt (self);
 }
 
 /* Hardware page */
@@ -838,6 +1110,18 @@ sy_preferences_window_class_init (SyPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, uplink_message_row);
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, uplink_message_icon);
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, uplink_token_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, mqtt_tls_clear_button);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, mqtt_url_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, mqtt_message_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, mqtt_message_icon);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, mqtt_password_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, mqtt_prefix_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, mqtt_instance_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, mqtt_role_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, mqtt_mirror_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, mqtt_ca_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, mqtt_certificate_row);
+  gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, mqtt_key_row);
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, names_group);
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, safe_group);
   gtk_widget_class_bind_template_child (widget_class, SyPreferencesWindow, no_bench_group);
@@ -850,6 +1134,12 @@ sy_preferences_window_class_init (SyPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_uplink_url_apply);
   gtk_widget_class_bind_template_callback (widget_class, on_uplink_url_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_uplink_token_apply);
+  gtk_widget_class_bind_template_callback (widget_class, on_mqtt_entry_apply);
+  gtk_widget_class_bind_template_callback (widget_class, on_mqtt_entry_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_choose_mqtt_ca);
+  gtk_widget_class_bind_template_callback (widget_class, on_choose_mqtt_certificate);
+  gtk_widget_class_bind_template_callback (widget_class, on_choose_mqtt_key);
+  gtk_widget_class_bind_template_callback (widget_class, on_clear_mqtt_tls);
 }
 
 static void
@@ -861,6 +1151,10 @@ sy_preferences_window_init (SyPreferencesWindow *self)
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self->key_row), FALSE);
   /* It quotes the address as typed. */
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self->uplink_message_row), FALSE);
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self->mqtt_message_row), FALSE);
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self->mqtt_ca_row), FALSE);
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self->mqtt_certificate_row), FALSE);
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self->mqtt_key_row), FALSE);
 }
 
 /**
