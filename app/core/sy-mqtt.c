@@ -952,26 +952,7 @@ publish_info (SyMqtt *self)
     json_builder_add_null_value (builder);
   json_builder_set_member_name (builder, "tick_hz");
   json_builder_add_int_value (builder, sy_bench_get_tick_hz (self->bench));
-  json_builder_set_member_name (builder, "sensors");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
-    {
-      const SySensorSpec *spec = sy_bench_get_sensor_spec (i);
-
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "id");
-      json_builder_add_string_value (builder, spec->id);
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, spec->name);
-      json_builder_set_member_name (builder, "unit");
-      json_builder_add_string_value (builder, spec->unit);
-      json_builder_set_member_name (builder, "min");
-      json_builder_add_double_value (builder, spec->min);
-      json_builder_set_member_name (builder, "max");
-      json_builder_add_double_value (builder, spec->max);
-      json_builder_end_object (builder);
-    }
-  json_builder_end_array (builder);
+  sy_sensor_add_catalogue (builder);
   json_builder_set_member_name (builder, "relays");
   json_builder_begin_array (builder);
   for (guint i = 0; i < SY_BENCH_N_RELAYS; i++)

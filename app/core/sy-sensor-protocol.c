@@ -263,14 +263,16 @@ on_reading (SyBench         *bench,
     uncork_all (self);
 }
 
-static JsonNode *
-catalogue (SySensorProtocol *self)
+/**
+ * sy_sensor_add_catalogue:
+ * @builder: a #JsonBuilder inside an object
+ *
+ * Adds the bench's sensors as `"sensors":[{id,name,unit,min,max}…]`, as
+ * the sensor protocol's catalogue and the MQTT bridge's `info` give them.
+ */
+void
+sy_sensor_add_catalogue (JsonBuilder *builder)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, "sensors");
   json_builder_set_member_name (builder, "sensors");
   json_builder_begin_array (builder);
   for (guint i = 0; i < SY_BENCH_N_SENSORS; i++)
@@ -291,6 +293,17 @@ catalogue (SySensorProtocol *self)
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
+}
+
+static JsonNode *
+catalogue (SySensorProtocol *self)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, "sensors");
+  sy_sensor_add_catalogue (builder);
   json_builder_set_member_name (builder, "rate_hz");
   json_builder_add_double_value (builder, SY_SENSOR_DEFAULT_RATE_HZ);
   json_builder_set_member_name (builder, "tick_hz");

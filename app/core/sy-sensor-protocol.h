@@ -25,6 +25,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SySensorProtocol, sy_sensor_protocol, SY, SENSOR_PROTOCOL, SyJsonProtocol)
 
 SySubprotocol *sy_sensor_protocol_new   (SyBench         *bench);
+void           sy_sensor_add_catalogue  (JsonBuilder     *builder);
 gboolean       sy_sensor_parse_reading  (JsonObject      *message,
                                          SyReading       *reading);
 char          *sy_sensor_format_reading (const SyReading *reading,
