@@ -112,6 +112,31 @@ subtitle (SyWindow *window)
   return adw_window_title_get_subtitle (title);
 }
 
+/* The app's window on @server, which serves @bench with role tokens the
+ * way the app does: watching needs none, the window's own view gets a
+ * control token. */
+static SyWindow *
+open_window (SyServer       *server,
+             SyBench        *bench,
+             SyAudit        *audit,
+             SyTokenKeeper **tokens,
+             SyApplication **app)
+{
+  g_autoptr(GError) error = NULL;
+
+  *tokens = sy_token_keeper_new (NULL, &error);
+  g_assert_no_error (error);
+  sy_server_install_bench (server, bench, audit);
+  g_object_set (server, "token-keeper", *tokens, "default-role", SY_ROLE_VIEW, NULL);
+
+  *app = sy_application_new (server);
+  g_application_register (G_APPLICATION (*app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (*app));
+
+  return SY_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (*app)));
+}
+
 static void
 test_window_shows_page (void)
 {
@@ -245,16 +270,7 @@ test_window_header_actions (void)
   SyWindow *window;
   WebKitWebView *view;
 
-  tokens = sy_token_keeper_new (NULL, &error);
-  g_assert_no_error (error);
-  sy_server_install_bench (server, bench, audit);
-  g_object_set (server, "token-keeper", tokens, "default-role", SY_ROLE_VIEW, NULL);
-
-  app = sy_application_new (server);
-  g_application_register (G_APPLICATION (app), NULL, &error);
-  g_assert_no_error (error);
-  g_application_activate (G_APPLICATION (app));
-  window = SY_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  window = open_window (server, bench, audit, &tokens, &app);
   view = sy_window_get_web_view (window);
   WAIT_UNTIL (!webkit_web_view_is_loading (view) &&
               strstr (webkit_web_view_get_uri (view), "?token=v1.c.") != NULL, 20000);
@@ -517,16 +533,7 @@ test_window_screenshot (void)
   SyWindow *window;
   WebKitWebView *view;
 
-  tokens = sy_token_keeper_new (NULL, &error);
-  g_assert_no_error (error);
-  sy_server_install_bench (server, bench, audit);
-  g_object_set (server, "token-keeper", tokens, "default-role", SY_ROLE_VIEW, NULL);
-
-  app = sy_application_new (server);
-  g_application_register (G_APPLICATION (app), NULL, &error);
-  g_assert_no_error (error);
-  g_application_activate (G_APPLICATION (app));
-  window = SY_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  window = open_window (server, bench, audit, &tokens, &app);
   gtk_window_set_default_size (GTK_WINDOW (window), 1400, 860);
   view = sy_window_get_web_view (window);
 
@@ -603,16 +610,7 @@ test_window_hardware_switch (void)
   WebKitWebView *view;
   int index;
 
-  tokens = sy_token_keeper_new (NULL, &error);
-  g_assert_no_error (error);
-  sy_server_install_bench (server, bench, audit);
-  g_object_set (server, "token-keeper", tokens, "default-role", SY_ROLE_VIEW, NULL);
-
-  app = sy_application_new (server);
-  g_application_register (G_APPLICATION (app), NULL, &error);
-  g_assert_no_error (error);
-  g_application_activate (G_APPLICATION (app));
-  window = SY_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  window = open_window (server, bench, audit, &tokens, &app);
   view = sy_window_get_web_view (window);
   WAIT_UNTIL ((g_free (state),
                state = eval_js (view, "document.getElementById('link') ? "
@@ -904,23 +902,13 @@ test_window_web_process_crash (void)
   g_autoptr(SyBench) bench = sy_bench_new (3, NULL);
   g_autoptr(SyAudit) audit = sy_audit_new (NULL);
   g_autoptr(SyApplication) app = NULL;
-  g_autoptr(GError) error = NULL;
   GListModel *connections = sy_server_get_connections (server);
   SyWindow *window;
   WebKitWebView *view;
   guint departed = 0;
   gint64 second_crash;
 
-  tokens = sy_token_keeper_new (NULL, &error);
-  g_assert_no_error (error);
-  sy_server_install_bench (server, bench, audit);
-  g_object_set (server, "token-keeper", tokens, "default-role", SY_ROLE_VIEW, NULL);
-
-  app = sy_application_new (server);
-  g_application_register (G_APPLICATION (app), NULL, &error);
-  g_assert_no_error (error);
-  g_application_activate (G_APPLICATION (app));
-  window = SY_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  window = open_window (server, bench, audit, &tokens, &app);
   view = sy_window_get_web_view (window);
   wait_for_page (view, connections);
 
