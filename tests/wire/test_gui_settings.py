@@ -8,7 +8,6 @@ settings backend, which notices when the file changes."""
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,14 +18,9 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsraw  # noqa: E402
+from wsraw import free_port  # noqa: E402
 
 LISTENING = re.compile(r"listening on (https?)://([^/]+)/")
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Instance:

@@ -13,7 +13,6 @@ import json
 import os
 import queue
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +28,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsraw  # noqa: E402
+from wsraw import free_port, wait_for  # noqa: E402
 from jsonwire import (DISPLAY, RELAY, RELAY_IDS, SENSOR, SENSOR_IDS, Client, make_state_dir,  # noqa: E402
                       relays_by_id, run, start_bench_server)
 
@@ -45,23 +45,6 @@ def built_with_mqtt():
 
 WITH_MQTT = built_with_mqtt()
 HAVE_TOOLS = HAVE_TOOLS and WITH_MQTT
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout, what, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("%s: not within %.1f s" % (what, timeout))
-        time.sleep(interval)
 
 
 def api_status(server):

@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 import time
 import unittest
@@ -26,14 +25,9 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsraw  # noqa: E402
+from wsraw import free_port, wait_for  # noqa: E402
 from jsonwire import (RELAY, RELAY_IDS, SENSOR, SENSOR_IDS, Client, make_state_dir,  # noqa: E402
                       relays_by_id, run, start_bench_server)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def api(server, path, role="control"):
@@ -44,17 +38,6 @@ def api(server, path, role="control"):
                                                         "&" if "?" in path else "?", query),
                                 timeout=5) as answer:
         return json.load(answer)
-
-
-def wait_for(predicate, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("%s: not within %.1f s" % (what, timeout))
-        time.sleep(interval)
 
 
 def uplink_state(server):

@@ -438,6 +438,26 @@ def http_request(address, method, path, headers=None, body=b"", timeout=5.0):
 # WebSocket handshake
 # --------------------------------------------------------------------------
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on at the moment."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(predicate, timeout, what, interval=0.05):
+    """Polls predicate() until it returns something true, and returns that;
+    fails with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("%s: not within %.1f s" % (what, timeout))
+        time.sleep(interval)
+
+
 def new_key():
     return base64.b64encode(os.urandom(16)).decode("ascii")
 
