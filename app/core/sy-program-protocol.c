@@ -19,6 +19,7 @@
 
 #include "sy-connection.h"
 #include "sy-program-protocol.h"
+#include "sy-source.h"
 
 /*
  * A subprotocol served by a program of the operator's, in any language, the
@@ -129,16 +130,6 @@ reader_clear (Reader *reader)
 }
 
 static void
-clear_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
-
-static void
 sy_program_child_dispose (GObject *object)
 {
   SyProgramChild *self = (SyProgramChild *)object;
@@ -147,8 +138,8 @@ sy_program_child_dispose (GObject *object)
     g_object_remove_weak_pointer (G_OBJECT (self->connection), (gpointer *) &self->connection);
   self->connection = NULL;
 
-  clear_source (&self->kill_source);
-  clear_source (&self->resume_source);
+  sy_clear_source (&self->kill_source);
+  sy_clear_source (&self->resume_source);
   g_queue_clear_full (&self->pending, (GDestroyNotify) g_bytes_unref);
   self->pending_bytes = 0;
 
@@ -248,7 +239,7 @@ child_terminate (SyProgramChild *child)
 
   child->terminating = TRUE;
   g_cancellable_cancel (child->cancellable);
-  clear_source (&child->resume_source);
+  sy_clear_source (&child->resume_source);
 
   if (child->exited)
     return;
@@ -332,7 +323,7 @@ wait_cb (GObject      *object,
   g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
   child->exited = TRUE;
   child->wait_status = g_subprocess_get_status (G_SUBPROCESS (object));
-  clear_source (&child->kill_source);
+  sy_clear_source (&child->kill_source);
 
   how = describe_exit (child);
   child_log (child, "%s", how);
@@ -786,15 +777,6 @@ stdout_cb (GObject      *object,
       return;
     }
 
-  if (client_is_behind (child))
-    {
-      child->resume_source = g_timeout_source_new (RESUME_DELAY_MS);
-      g_source_set_callback (child->resume_source, resume_cb, child, NULL);
-      g_source_set_static_name (child->resume_source, "[sy-program] resume");
-      g_source_attach (child->resume_source, g_main_context_get_thread_default ());
-      return;
-    }
-
   read_stdout (child);
 }
 
@@ -806,10 +788,8 @@ read_stdout (SyProgramChild *child)
 
   if (client_is_behind (child))
     {
-      child->resume_source = g_timeout_source_new (RESUME_DELAY_MS);
-      g_source_set_callback (child->resume_source, resume_cb, child, NULL);
-      g_source_set_static_name (child->resume_source, "[sy-program] resume");
-      g_source_attach (child->resume_source, g_main_context_get_thread_default ());
+      child->resume_source = sy_timeout_source_attach (g_main_context_get_thread_default (), RESUME_DELAY_MS,
+                                                       resume_cb, child, "[sy-program] resume");
       return;
     }
 
