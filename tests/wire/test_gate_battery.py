@@ -1022,10 +1022,10 @@ class SlowReaderTest(Battery):
 
     def run_slow(self, slow, seconds, history_per_second):
         """Keeps the good client reading for `seconds`; the slow ones only
-        send (history requests, if asked). Returns (readings the good client
-        got, RSS samples [(t, KiB)])."""
+        send (history requests, if asked). Returns (the `seq` of every
+        reading the good client got, RSS samples [(t, KiB)])."""
         t0 = time.monotonic()
-        readings = 0
+        readings = []
         samples = [(0.0, rss_kib(self.server))]
         asked = 0
         next_id = 100
@@ -1049,7 +1049,7 @@ class SlowReaderTest(Battery):
                 except socket.timeout:
                     break
                 if msg.get("type") == "reading":
-                    readings += 1
+                    readings.append(msg["seq"])
             if not samples or elapsed - samples[-1][0] >= 0.5:
                 samples.append((elapsed, rss_kib(self.server)))
         samples.append((time.monotonic() - t0, rss_kib(self.server)))
@@ -1065,11 +1065,25 @@ class SlowReaderTest(Battery):
         self.assertEqual(self.good.close(), (1000, ""))
         self.assertServes()
 
+    def assertNotStarved(self, seqs, seconds):
+        """The good client (100 Hz of a 1,000 Hz bench) got at least half the
+        readings the bench made for it while it listened. Judged against
+        the bench's own `seq`, not the clock: a machine busy with other
+        suites slows the bench and the server alike, and a server that lets
+        the slow peers starve the good one still shows it."""
+        self.assertGreaterEqual(len(seqs), 20, "the good client got %d readings in %g s" % (len(seqs), seconds))
+        made = (seqs[-1] - seqs[0]) / 10.0
+        self.assertGreaterEqual(len(seqs) - 1, 0.5 * made,
+                                "the good client got %d readings while the bench made %d for it (seq %d to %d)"
+                                % (len(seqs) - 1, made, seqs[0], seqs[-1]))
+        print("SlowReaderTest: the good client got %d readings in %g s, of %d made for it"
+              % (len(seqs), seconds, made), file=sys.stderr)
+
     def test_never_reading_sensor_clients(self):
         slow = [self.never_reader() for _ in range(4)]
         readings, samples = self.run_slow(slow, 4.0, 0)
         growth = max(k for _, k in samples) - samples[0][1]
-        self.assertGreaterEqual(readings, 300, "the good client got %d readings in 4 s at 100 Hz" % readings)
+        self.assertNotStarved(readings, 4.0)
         if not wsraw.SANITIZED:
             self.assertLess(growth, 20 * 1024, "VmRSS grew by %d KiB: %r" % (growth, samples))
         self.finish(slow)
@@ -1087,11 +1101,7 @@ class SlowReaderTest(Battery):
         at_2 = min((k for t, k in samples if t >= 2.0), default=samples[-1][1])
         late_growth = samples[-1][1] - at_2
         total_growth = max(k for _, k in samples) - samples[0][1]
-        # A starved client gets next to nothing; under ASan the whole server
-        # runs a few times slower while other suites share the two cores, so
-        # the floor there is half the stream rather than three quarters.
-        floor = 300 if wsraw.SANITIZED else 450
-        self.assertGreaterEqual(readings, floor, "the good client got %d readings in 6 s at 100 Hz" % readings)
+        self.assertNotStarved(readings, 6.0)
         if not wsraw.SANITIZED:
             self.assertLess(total_growth, 50 * 1024, "VmRSS grew by %d KiB: %r" % (total_growth, samples))
         if not wsraw.SANITIZED:
