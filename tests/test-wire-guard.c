@@ -52,7 +52,8 @@ pair_close (Pair *pair)
 {
   g_clear_object (&pair->guard);
   g_clear_object (&pair->base);
-  close (pair->peer);
+  if (pair->peer >= 0)
+    close (pair->peer);
 }
 
 /* An unmasked server text frame with @len bytes of @fill. */
@@ -314,6 +315,33 @@ test_cork_bound (void)
   pair_close (&pair);
 }
 
+/* The peer is gone when the guard is uncorked: what it held is dropped, the
+ * server carries on, and the next write reports the broken socket. */
+static void
+test_uncork_into_closed_socket (void)
+{
+  Pair pair;
+  g_autoptr(GByteArray) frame = text_frame ('x', 100);
+  g_autoptr(GError) error = NULL;
+
+  pair_open (&pair, 0);
+  sy_wire_guard_cork (pair.guard);
+  g_assert_cmpint (guard_write (&pair, frame, &error), ==, frame->len);
+  shutdown (pair.peer, SHUT_RDWR);
+  close (pair.peer);
+  pair.peer = -1;
+
+  sy_wire_guard_uncork (pair.guard);
+  g_assert_cmpuint (sy_wire_guard_get_bytes_out (pair.guard), ==, 0);
+  g_assert_cmpuint (sy_wire_guard_get_data_frames_written (pair.guard), ==, 0);
+
+  g_assert_cmpint (guard_write (&pair, frame, &error), ==, -1);
+  g_assert_nonnull (error);
+  g_assert_false (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK));
+
+  pair_close (&pair);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -324,6 +352,7 @@ main (int   argc,
   g_test_add_func ("/core/wire-guard/cork/full-socket", test_uncork_into_full_socket);
   g_test_add_func ("/core/wire-guard/cork/close", test_close_sends_held);
   g_test_add_func ("/core/wire-guard/cork/bound", test_cork_bound);
+  g_test_add_func ("/core/wire-guard/cork/closed-socket", test_uncork_into_closed_socket);
 
   return g_test_run ();
 }

@@ -737,10 +737,6 @@ class Tls(unittest.TestCase):
 
 class Options(unittest.TestCase):
 
-    def run_binary(self, *args):
-        return subprocess.run([wsraw.binary_path(), "--headless", "--port", "0", *args],
-                              capture_output=True, text=True, timeout=10)
-
     def test_bad_mqtt_options_exit_2_with_a_clear_message(self):
         for args, words in ((["--mqtt", "http://127.0.0.1:1883"], "scheme must be mqtt or mqtts"),
                             (["--mqtt", "mqtt://"], "no host"),
@@ -758,7 +754,7 @@ class Options(unittest.TestCase):
                             (["--mqtt", "mqtt://127.0.0.1", "--mqtt-mirror", "x", "--uplink",
                               "ws://127.0.0.1:1/ws"],
                              "cannot go together" if WITH_MQTT else "built without MQTT")):
-            done = self.run_binary(*args)
+            done = wsraw.run_options(*args)
             self.assertEqual(done.returncode, 2, (args, done.stderr))
             self.assertIn(words, done.stderr, args)
             self.assertEqual(done.stdout, "", args)

@@ -507,17 +507,12 @@ class Loops(unittest.TestCase):
 
 class Options(unittest.TestCase):
 
-    def run_binary(self, *args):
-        import subprocess
-        return subprocess.run([wsraw.binary_path(), "--headless", "--port", "0", *args],
-                              capture_output=True, text=True, timeout=10)
-
     def test_bad_uplink_options_exit_2(self):
         for args, words in ((["--uplink", "ftp://127.0.0.1/ws"], "scheme must be ws, wss, http or https"),
                             (["--uplink", "ws:///ws"], "no host"),
                             (["--uplink", "ws://127.0.0.1:1/ws#x"], "fragment"),
                             (["--uplink-token", "abc"], "go with --uplink")):
-            done = self.run_binary(*args)
+            done = wsraw.run_options(*args)
             self.assertEqual(done.returncode, 2, (args, done.stderr))
             self.assertIn(words, done.stderr, args)
             self.assertEqual(done.stdout, "", args)

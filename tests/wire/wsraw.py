@@ -438,6 +438,13 @@ def http_request(address, method, path, headers=None, body=b"", timeout=5.0):
 # WebSocket handshake
 # --------------------------------------------------------------------------
 
+def run_options(*args, timeout=10):
+    """Runs the headless binary with `args` and waits for it to exit, as
+    for options it must refuse: a CompletedProcess with text output."""
+    return subprocess.run([binary_path(), "--headless", "--port", "0", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on at the moment."""
     with socket.socket() as probe:
